@@ -1,0 +1,149 @@
+"""CSV exports: rows streamed from the database with constant memory, formulas neutralised.
+
+Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a
+formula. Every such cell is written with a leading apostrophe; TrustCoder's importer strips it
+again, so an export can be re-imported unchanged (docs/exports.md).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from negotiations.models import Coding, Source, Study
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+SOURCE_COLUMNS = (
+    "source_id",
+    "negotiation",
+    "phase",
+    "title",
+    "date",
+    "speaker",
+    "speaker_party",
+    "source_type",
+    "citation",
+    "url",
+    "language",
+    "text",
+)
+
+CODING_COLUMNS = (
+    "coding_id",
+    "study",
+    "negotiation",
+    "phase",
+    "source_id",
+    "source_title",
+    "source_date",
+    "speaker",
+    "speaker_party",
+    "source_type",
+    "coder",
+    "code",
+    "stance",
+    "demonstrating_party",
+    "strength",
+    "start",
+    "end",
+    "quote",
+    "memo",
+    "created_at",
+    "updated_at",
+)
+
+
+def neutralise(value: Any) -> str:
+    """The cell as text, prefixed with an apostrophe when a spreadsheet would run it."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if _needs_apostrophe(text):
+        return "'" + text
+    return text
+
+
+def _needs_apostrophe(text: str) -> bool:
+    # Apostrophes before a trigger are escaped too ("'=x" becomes "''=x"), so that the importer
+    # can tell our prefix from an apostrophe that was part of the value.
+    return text.lstrip("'").startswith(FORMULA_TRIGGERS)
+
+
+def unneutralise(text: str) -> str:
+    """Undo `neutralise` for a cell read back from one of our exports."""
+    if text.startswith("'") and _needs_apostrophe(text[1:]):
+        return text[1:]
+    return text
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([neutralise(v) for v in row])
+
+
+def source_rows(*, study: Study) -> Iterator[tuple[Any, ...]]:
+    sources = (
+        Source.objects.filter(study=study)
+        .order_by("date", "pk")
+        .values_list(
+            "pk",
+            "negotiation__name",
+            "phase__name",
+            "title",
+            "date",
+            "speaker",
+            "speaker_party__code",
+            "source_type",
+            "citation",
+            "url",
+            "language",
+            "text",
+        )
+    )
+    # Texts can be long: fetch a few hundred at a time so memory stays flat.
+    yield from sources.iterator(chunk_size=200)
+
+
+def coding_rows(*, codings: QuerySet[Coding], study: Study) -> Iterator[tuple[Any, ...]]:
+    rows = codings.order_by("source__date", "source_id", "start", "end", "pk").values_list(
+        "pk",
+        "source__negotiation__name",
+        "source__phase__name",
+        "source_id",
+        "source__title",
+        "source__date",
+        "source__speaker",
+        "source__speaker_party__code",
+        "source__source_type",
+        "coder__username",
+        "code__name",
+        "stance",
+        "demonstrating_party__code",
+        "strength",
+        "start",
+        "end",
+        "quote",
+        "memo",
+        "created_at",
+        "updated_at",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield (row[0], study.slug, *row[1:])

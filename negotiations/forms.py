@@ -1,0 +1,290 @@
+"""Forms for TrustCoder's pages. Choices of related objects are always limited to one study."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from negotiations.models import (
+    Code,
+    CodeSet,
+    Negotiation,
+    Party,
+    Phase,
+    PhaseKind,
+    Role,
+    Source,
+    SourceType,
+    Study,
+)
+from negotiations.selectors import SOURCE_SORTS, SourceFilters
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class StudyForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        fields = ["name", "slug", "description"]
+        help_texts = {"slug": "Short name used in addresses and commands, e.g. nk-talks."}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class StudySettingsForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        fields = ["name", "description", "blind_coding", "snap_to_words"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class MemberAddForm(forms.Form):
+    identifier = forms.CharField(label="Username or e-mail", max_length=254)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.CODER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class PartyForm(forms.ModelForm):
+    class Meta:
+        model = Party
+        fields = ["code", "name"]
+
+
+class StudyObjectsMixin:
+    """Limits every related-object field to the study given to the form."""
+
+    def limit_to_study(self, study: Study) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        if "negotiation" in fields:
+            fields["negotiation"].queryset = Negotiation.objects.filter(study=study)
+        if "phase" in fields:
+            fields["phase"].queryset = Phase.objects.filter(
+                negotiation__study=study
+            ).select_related("negotiation")
+            fields["phase"].label_from_instance = lambda p: f"{p.negotiation.name}: {p.name}"
+        for name in ("speaker_party", "parties", "principal_parties", "party"):
+            if name in fields:
+                fields[name].queryset = Party.objects.filter(study=study)
+        if "code_set" in fields:
+            fields["code_set"].queryset = CodeSet.objects.filter(study=study)
+
+
+class NegotiationForm(StudyObjectsMixin, forms.ModelForm):
+    parties = forms.ModelMultipleChoiceField(
+        queryset=Party.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    principal_parties = forms.ModelMultipleChoiceField(
+        queryset=Party.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Strategic trust needs every element present for both principal parties.",
+    )
+
+    class Meta:
+        model = Negotiation
+        fields = ["name", "description", "start_date", "end_date"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "start_date": DateInput(),
+            "end_date": DateInput(),
+        }
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.study = study
+        self.limit_to_study(study)
+        if self.instance.pk:
+            links = list(self.instance.negotiationparty_set.all())
+            self.initial.setdefault("parties", [link.party_id for link in links])
+            self.initial.setdefault(
+                "principal_parties", [link.party_id for link in links if link.is_principal]
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        parties = set(data.get("parties") or [])
+        principal = set(data.get("principal_parties") or [])
+        if principal - parties:
+            self.add_error("principal_parties", "A principal party must also be a party.")
+        return data
+
+
+class PhaseForm(forms.ModelForm):
+    class Meta:
+        model = Phase
+        fields = ["name", "kind", "start_date", "end_date"]
+        widgets = {"start_date": DateInput(), "end_date": DateInput()}
+
+
+class EventForm(forms.Form):
+    date = forms.DateField(widget=DateInput())
+    end_date = forms.DateField(widget=DateInput(), required=False)
+    title = forms.CharField(max_length=300)
+
+
+class CodeForm(StudyObjectsMixin, forms.ModelForm):
+    class Meta:
+        model = Code
+        fields = [
+            "code_set",
+            "name",
+            "label",
+            "definition",
+            "when_to_use",
+            "when_not_to_use",
+            "example",
+            "colour",
+            "key",
+            "order",
+        ]
+        widgets = {
+            "colour": forms.TextInput(attrs={"type": "color"}),
+            "when_to_use": forms.Textarea(attrs={"rows": 2}),
+            "when_not_to_use": forms.Textarea(attrs={"rows": 2}),
+            "example": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.study = study
+        self.limit_to_study(study)
+
+    def validate_unique(self) -> None:
+        # The service reports clashes (name, key) with the whole codebook in view.
+        pass
+
+
+class SourceMetadataForm(StudyObjectsMixin, forms.ModelForm):
+    class Meta:
+        model = Source
+        fields = [
+            "negotiation",
+            "phase",
+            "title",
+            "speaker",
+            "speaker_party",
+            "date",
+            "source_type",
+            "citation",
+            "url",
+            "language",
+        ]
+        widgets = {"date": DateInput(), "citation": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.study = study
+        self.limit_to_study(study)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        phase, negotiation = data.get("phase"), data.get("negotiation")
+        if phase and negotiation and phase.negotiation_id != negotiation.pk:
+            self.add_error("phase", "This phase belongs to another negotiation.")
+        return data
+
+
+class SourceCreateForm(SourceMetadataForm):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}),
+        required=False,
+        help_text="Paste the statement, or upload a file below.",
+    )
+    file = forms.FileField(
+        required=False,
+        help_text="A .txt, .md, .html, .docx or .pdf file; its encoding is detected.",
+    )
+
+    class Meta(SourceMetadataForm.Meta):
+        fields = [*SourceMetadataForm.Meta.fields]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("text", "").strip() and not data.get("file"):
+            raise ValidationError("Paste the text or choose a file.")
+        if data.get("text", "").strip() and data.get("file"):
+            raise ValidationError("Paste the text or choose a file, not both.")
+        upload = data.get("file")
+        if upload is not None and upload.size > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
+            limit_mb = settings.TRUSTCODER_MAX_UPLOAD_BYTES / (1024 * 1024)
+            self.add_error("file", f"The file is larger than the {limit_mb:g} MB limit.")
+        return data
+
+
+class SourceTextForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 16}))
+
+
+class SourceImportForm(forms.Form):
+    file = forms.FileField(help_text="A .csv (UTF-8, or another common encoding) or .xlsx file.")
+    create_missing = forms.BooleanField(
+        required=False,
+        label="Create negotiations, phases and parties that the file names but the study lacks",
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
+            limit_mb = settings.TRUSTCODER_MAX_UPLOAD_BYTES / (1024 * 1024)
+            raise ValidationError(f"The file is larger than the {limit_mb:g} MB limit.")
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise ValidationError("Upload a .csv or .xlsx file.")
+        return upload
+
+
+class SourceFilterForm(StudyObjectsMixin, forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    negotiation = forms.ModelChoiceField(queryset=Negotiation.objects.none(), required=False)
+    phase = forms.ModelChoiceField(queryset=Phase.objects.none(), required=False)
+    party = forms.ModelChoiceField(
+        queryset=Party.objects.none(), required=False, label="Speaking party"
+    )
+    source_type = forms.ChoiceField(
+        choices=[("", "Any type"), *SourceType.choices], required=False, label="Type"
+    )
+    date_from = forms.DateField(required=False, widget=DateInput(), label="From")
+    date_to = forms.DateField(required=False, widget=DateInput(), label="To")
+    sort = forms.ChoiceField(
+        choices=[
+            ("date", "Date, oldest first"),
+            ("-date", "Date, newest first"),
+            ("title", "Title"),
+            ("speaker", "Speaker"),
+            ("negotiation", "Negotiation"),
+            ("-created", "Recently added"),
+        ],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limit_to_study(study)
+
+    def filters(self) -> SourceFilters:
+        if not self.is_valid():
+            return SourceFilters()
+        data = self.cleaned_data
+        sort = data.get("sort") or "date"
+        return SourceFilters(
+            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
+            phase=data["phase"].pk if data.get("phase") else None,
+            party=data["party"].pk if data.get("party") else None,
+            source_type=data.get("source_type") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            q=data.get("q") or "",
+            sort=sort if sort in SOURCE_SORTS else "date",
+        )
+
+
+PHASE_KIND_CHOICES = PhaseKind.choices

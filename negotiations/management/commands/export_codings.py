@@ -1,0 +1,33 @@
+from contextlib import nullcontext
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from negotiations import exports
+from negotiations.management.commands._export import (
+    add_export_arguments,
+    output_stream,
+    study_or_error,
+    write_lines,
+)
+from negotiations.models import Coding
+
+
+class Command(BaseCommand):
+    help = "Export all of a study's codings as CSV, one row per coding (streamed)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_export_arguments(parser)
+
+    def handle(self, *args: object, **options: object) -> None:
+        study = study_or_error(str(options["study"]))
+        codings = Coding.objects.filter(source__study=study)
+        lines = exports.csv_lines(
+            exports.CODING_COLUMNS, exports.coding_rows(codings=codings, study=study)
+        )
+        # Without --output, write through self.stdout so call_command(stdout=...) captures it.
+        path = options["output"]
+        output = output_stream(path) if path else nullcontext(self.stdout)  # type: ignore[arg-type]
+        with output as handle:
+            n = write_lines(handle, lines)
+        if options["output"]:
+            self.stderr.write(f"Wrote {n} codings to {options['output']}.")

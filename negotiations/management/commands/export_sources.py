@@ -1,0 +1,29 @@
+from contextlib import nullcontext
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from negotiations import exports
+from negotiations.management.commands._export import (
+    add_export_arguments,
+    output_stream,
+    study_or_error,
+    write_lines,
+)
+
+
+class Command(BaseCommand):
+    help = "Export a study's sources as CSV (streamed; formulas neutralised)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_export_arguments(parser)
+
+    def handle(self, *args: object, **options: object) -> None:
+        study = study_or_error(str(options["study"]))
+        lines = exports.csv_lines(exports.SOURCE_COLUMNS, exports.source_rows(study=study))
+        # Without --output, write through self.stdout so call_command(stdout=...) captures it.
+        path = options["output"]
+        output = output_stream(path) if path else nullcontext(self.stdout)  # type: ignore[arg-type]
+        with output as handle:
+            n = write_lines(handle, lines)
+        if options["output"]:
+            self.stderr.write(f"Wrote {n} sources to {options['output']}.")

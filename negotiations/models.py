@@ -1,0 +1,483 @@
+"""TrustCoder's data model, in the words of DOMAIN.md.
+
+Every row belongs to exactly one study, directly or through its source or negotiation, so that
+nothing of one study can be reached from another. Offsets are Unicode code points, end exclusive,
+into `Source.text` as stored (NFC, `\\n` line endings).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    SUPERVISOR = "supervisor", "Supervisor"
+    CODER = "coder", "Coder"
+    READER = "reader", "Reader"
+
+
+# Roles that may manage a study's set-up (codebook, sources, negotiations, assignments).
+MANAGING_ROLES = frozenset({Role.OWNER, Role.SUPERVISOR})
+
+
+class Study(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    blind_coding = models.BooleanField(
+        default=True,
+        help_text="Coders see nobody else's codings of a source until they submit their own.",
+    )
+    snap_to_words = models.BooleanField(
+        default=True, help_text="Selections in the coding page widen to whole words."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="studies"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.study} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in MANAGING_ROLES
+
+
+class Party(models.Model):
+    """A negotiating party (US, DPRK, ROK, KEDO...), shared by the study's negotiations."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="parties")
+    code = models.CharField(
+        max_length=20,
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", "Use letters, digits, '-', '_' or '.'.")],
+        help_text="Short code used in exports, e.g. US or DPRK.",
+    )
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "parties"
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="party_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Negotiation(models.Model):
+    """A case, e.g. the Agreed Framework process."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="negotiations")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60)
+    description = models.TextField(blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    parties = models.ManyToManyField(Party, through="NegotiationParty", related_name="negotiations")
+
+    class Meta:
+        ordering = ["order", "start_date", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "slug"], name="negotiation_unique_slug"),
+            models.UniqueConstraint(fields=["study", "name"], name="negotiation_unique_name"),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True)
+                | Q(end_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="negotiation_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NegotiationParty(models.Model):
+    negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE)
+    party = models.ForeignKey(Party, on_delete=models.CASCADE)
+    # Strategic trust in a case needs every element present for both principal parties.
+    is_principal = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_principal", "party__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["negotiation", "party"], name="negotiation_party_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party} in {self.negotiation}"
+
+
+class PhaseKind(models.TextChoices):
+    PRE_NEGOTIATION = "pre_negotiation", "Pre-negotiation"
+    NEGOTIATION = "negotiation", "Negotiation"
+    AGREEMENT = "agreement", "Agreement"
+    IMPLEMENTATION = "implementation", "Implementation"
+    BREAKDOWN = "breakdown", "Breakdown"
+    COLLAPSE = "collapse", "Collapse"
+
+
+class Phase(models.Model):
+    negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=PhaseKind.choices)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["negotiation", "order", "start_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["negotiation", "name"], name="phase_unique_name"),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True)
+                | Q(end_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="phase_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """A key event of a negotiation, marked on its timeline."""
+
+    negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE, related_name="events")
+    date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    title = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["negotiation", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.title}"
+
+
+class CodeSet(models.Model):
+    """A group of codes in the study's codebook: the three elements, or the five assumptions."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="code_sets")
+    slug = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    # The stance values are always `for` / `against`; a set may name them differently
+    # (the assumptions are "reflecting" / "countering").
+    for_label = models.CharField(max_length=40, default="for")
+    against_label = models.CharField(max_length=40, default="against")
+    enabled = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "slug"], name="code_set_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #a6cee3.")
+
+
+class Code(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="codes")
+    code_set = models.ForeignKey(CodeSet, on_delete=models.CASCADE, related_name="codes")
+    name = models.CharField(
+        max_length=60,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "Use capitals, digits and '_'.")],
+        help_text="Short name used in exports, e.g. ZOPA.",
+    )
+    label = models.CharField(max_length=200, help_text="e.g. Understanding of interests")
+    definition = models.CharField(max_length=500)
+    when_to_use = models.TextField(blank=True)
+    when_not_to_use = models.TextField(blank=True)
+    example = models.TextField(blank=True)
+    colour = models.CharField(max_length=7, validators=[hex_colour], default="#a6cee3")
+    key = models.CharField(
+        max_length=1,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9a-z]$", "Use one digit or lower-case letter.")],
+        help_text="Keyboard key that picks this code on the coding page.",
+    )
+    order = models.PositiveIntegerField(default=0)
+    # A code that has codings is archived rather than deleted, so no coding loses its code.
+    archived = models.BooleanField(default=False)
+    guid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+
+    class Meta:
+        ordering = ["code_set__order", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "name"], name="code_unique_name"),
+            models.UniqueConstraint(
+                fields=["study", "key"],
+                condition=Q(archived=False) & ~Q(key=""),
+                name="code_unique_active_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CodebookVersion(models.Model):
+    """A snapshot of the whole codebook after each change, with who changed it and when."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="codebook_versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    note = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"], name="codebook_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} codebook v{self.number}"
+
+
+class SourceType(models.TextChoices):
+    OFFICIAL_STATEMENT = "official_statement", "Official statement"
+    PRESS_BRIEFING = "press_briefing", "Press briefing"
+    JOINT_STATEMENT = "joint_statement", "Joint statement"
+    TESTIMONY = "testimony", "Testimony"
+    INTERVIEW = "interview", "Interview"
+    NEWS_REPORT = "news_report", "News report"
+    OTHER = "other", "Other"
+
+
+class Source(models.Model):
+    """One primary-source statement. Its text never changes once anyone has coded it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="sources")
+    negotiation = models.ForeignKey(Negotiation, on_delete=models.PROTECT, related_name="sources")
+    phase = models.ForeignKey(
+        Phase, null=True, blank=True, on_delete=models.PROTECT, related_name="sources"
+    )
+    title = models.CharField(max_length=500)
+    speaker = models.CharField(max_length=200, blank=True)
+    speaker_party = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="sources"
+    )
+    date = models.DateField(null=True, blank=True)
+    source_type = models.CharField(
+        max_length=32, choices=SourceType.choices, default=SourceType.OFFICIAL_STATEMENT
+    )
+    citation = models.TextField(blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    language = models.CharField(max_length=16, default="en", help_text="BCP 47 tag, e.g. en, ko.")
+    text = models.TextField()
+    text_sha256 = models.CharField(max_length=64, db_index=True, editable=False)
+    original_filename = models.CharField(max_length=255, blank=True)
+    # A correction of a coded text is a new source that supersedes the old one.
+    version = models.PositiveIntegerField(default=1)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
+    )
+    guid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "pk"]
+        indexes = [
+            models.Index(fields=["study", "date"], name="source_study_date"),
+            models.Index(fields=["study", "negotiation", "phase"], name="source_study_negotiation"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        errors = {}
+        if (
+            self.phase_id
+            and self.negotiation_id
+            and self.phase.negotiation_id != self.negotiation_id
+        ):
+            errors["phase"] = "This phase belongs to another negotiation."
+        if self.negotiation_id and self.negotiation.study_id != self.study_id:
+            errors["negotiation"] = "This negotiation belongs to another study."
+        if self.speaker_party_id and self.speaker_party.study_id != self.study_id:
+            errors["speaker_party"] = "This party belongs to another study."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Segment(models.Model):
+    """A sentence of a source, computed once when the source is created."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["source", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "index"], name="segment_unique_index"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="segment_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}#{self.index} [{self.start}:{self.end}]"
+
+
+class AssignmentStatus(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUBMITTED = "submitted", "Submitted"
+
+
+class Assignment(models.Model):
+    """A coder's status on one source. Only submitted work counts in agreement."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="assignments")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(
+        max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ASSIGNED
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source", "coder"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "coder"], name="assignment_unique_coder"),
+        ]
+        indexes = [models.Index(fields=["coder", "status"], name="assignment_coder_status")]
+
+    def __str__(self) -> str:
+        return f"{self.coder} on {self.source_id}: {self.status}"
+
+
+class Stance(models.TextChoices):
+    FOR = "for", "For"
+    AGAINST = "against", "Against"
+
+
+class Strength(models.TextChoices):
+    """Process-tracing tests, weakest to strongest."""
+
+    STRAW_IN_THE_WIND = "straw_in_the_wind", "Straw in the wind"
+    HOOP = "hoop", "Hoop"
+    SMOKING_GUN = "smoking_gun", "Smoking gun"
+    DOUBLY_DECISIVE = "doubly_decisive", "Doubly decisive"
+
+
+class Coding(models.Model):
+    """A tagged passage: one coder's evidence for or against one code, shown by one party."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="codings")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="codings"
+    )
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="codings")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    quote = models.TextField()
+    stance = models.CharField(max_length=8, choices=Stance.choices)
+    demonstrating_party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="codings")
+    strength = models.CharField(max_length=20, choices=Strength.choices, blank=True)
+    memo = models.TextField(blank=True)
+    guid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "start", "end", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="coding_not_empty"),
+        ]
+        indexes = [
+            models.Index(fields=["source", "coder"], name="coding_source_coder"),
+            models.Index(fields=["code", "demonstrating_party"], name="coding_code_party"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.stance} {self.demonstrating_party} [{self.start}:{self.end}]"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class SourceImport(models.Model):
+    """An uploaded CSV or XLSX of statements, kept between its preview and its confirmation."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="source_imports")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    create_missing = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
+    )
+    n_rows = models.PositiveIntegerField(default=0)
+    n_errors = models.PositiveIntegerField(default=0)
+    n_imported = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"

@@ -1,0 +1,192 @@
+"""Every read that a page, export or command needs, with its joins done here, not in templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Substr
+
+from negotiations.models import (
+    MANAGING_ROLES,
+    Assignment,
+    AssignmentStatus,
+    Code,
+    CodebookVersion,
+    CodeSet,
+    Coding,
+    Membership,
+    Negotiation,
+    NegotiationParty,
+    Party,
+    Phase,
+    Role,
+    Source,
+    SourceImport,
+    Study,
+)
+
+
+def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
+    """The studies a user belongs to, with their role and a few counts."""
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("study")
+        .annotate(
+            n_sources=Count("study__sources", distinct=True),
+            n_members=Count("study__memberships", distinct=True),
+        )
+        .order_by("study__name")
+    )
+
+
+def membership_list(*, study: Study) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(study=study)
+        .select_related("user")
+        .order_by("role", "user__username")
+    )
+
+
+def party_list(*, study: Study) -> QuerySet[Party]:
+    return Party.objects.filter(study=study).order_by("code")
+
+
+def negotiation_list(*, study: Study) -> QuerySet[Negotiation]:
+    return (
+        Negotiation.objects.filter(study=study)
+        .annotate(n_sources=Count("sources", distinct=True))
+        .prefetch_related(
+            Prefetch("phases", queryset=Phase.objects.order_by("order", "start_date")),
+            Prefetch(
+                "negotiationparty_set",
+                queryset=NegotiationParty.objects.select_related("party"),
+            ),
+            "events",
+        )
+    )
+
+
+def phase_list(*, study: Study) -> QuerySet[Phase]:
+    return (
+        Phase.objects.filter(negotiation__study=study)
+        .select_related("negotiation")
+        .order_by("negotiation__order", "negotiation__name", "order")
+    )
+
+
+def code_set_list(*, study: Study) -> QuerySet[CodeSet]:
+    return CodeSet.objects.filter(study=study).prefetch_related(
+        Prefetch(
+            "codes",
+            queryset=Code.objects.annotate(n_codings=Count("codings")).order_by("order", "pk"),
+        )
+    )
+
+
+def active_code_list(*, study: Study) -> QuerySet[Code]:
+    """Codes a coder may use now: not archived, in an enabled code set."""
+    return (
+        Code.objects.filter(study=study, archived=False, code_set__enabled=True)
+        .select_related("code_set")
+        .order_by("code_set__order", "order", "pk")
+    )
+
+
+def codebook_version_list(*, study: Study) -> QuerySet[CodebookVersion]:
+    return (
+        CodebookVersion.objects.filter(study=study)
+        .select_related("created_by")
+        .defer("snapshot")
+        .order_by("-number")
+    )
+
+
+@dataclass(frozen=True)
+class SourceFilters:
+    negotiation: int | None = None
+    phase: int | None = None
+    party: int | None = None
+    source_type: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "date"
+
+
+SOURCE_SORTS = {
+    "date": ("date", "pk"),
+    "-date": ("-date", "-pk"),
+    "title": ("title", "pk"),
+    "speaker": ("speaker", "pk"),
+    "negotiation": ("negotiation__order", "negotiation__name", "date", "pk"),
+    "-created": ("-created_at", "-pk"),
+}
+
+EXCERPT_CHARS = 220
+
+
+def source_list(*, study: Study, filters: SourceFilters) -> QuerySet[Source]:
+    """Sources matching the filters, without their full text (an excerpt is annotated)."""
+    sources = Source.objects.filter(study=study)
+    if filters.negotiation:
+        sources = sources.filter(negotiation_id=filters.negotiation)
+    if filters.phase:
+        sources = sources.filter(phase_id=filters.phase)
+    if filters.party:
+        sources = sources.filter(speaker_party_id=filters.party)
+    if filters.source_type:
+        sources = sources.filter(source_type=filters.source_type)
+    if filters.date_from:
+        sources = sources.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        sources = sources.filter(date__lte=filters.date_to)
+    # Every word must occur in the title, speaker or text (case-insensitive), the same on
+    # SQLite and PostgreSQL so that results never depend on the database.
+    for term in filters.q.split()[:10]:
+        sources = sources.filter(
+            Q(title__icontains=term) | Q(speaker__icontains=term) | Q(text__icontains=term)
+        )
+    return (
+        sources.select_related("negotiation", "phase", "speaker_party")
+        .defer("text", "citation")
+        .annotate(excerpt=Substr("text", 1, EXCERPT_CHARS))
+        .order_by(*SOURCE_SORTS.get(filters.sort, SOURCE_SORTS["date"]))
+    )
+
+
+def source_detail(*, study: Study, source_id: int) -> Source:
+    """A source of the study with its metadata and segments; DoesNotExist for any other id."""
+    return (
+        Source.objects.select_related(
+            "negotiation", "phase", "speaker_party", "created_by", "supersedes"
+        )
+        .prefetch_related("segments")
+        .annotate(n_codings=Count("codings", distinct=True))
+        .get(study=study, pk=source_id)
+    )
+
+
+def source_newer_version(*, source: Source) -> Source | None:
+    return Source.objects.filter(supersedes=source).only("pk", "title", "version").first()
+
+
+def coding_list_visible_to(*, study: Study, user: User, role: str) -> QuerySet[Coding]:
+    """The study's codings that this member may see.
+
+    Supervisors, owners and readers see all. With blind coding on, a coder sees their own codings
+    and, on sources they have submitted, everybody's.
+    """
+    codings = Coding.objects.filter(source__study=study)
+    if role in MANAGING_ROLES or role == Role.READER or not study.blind_coding:
+        return codings
+    submitted_here = Assignment.objects.filter(
+        source=OuterRef("source"), coder=user, status=AssignmentStatus.SUBMITTED
+    )
+    return codings.filter(Q(coder=user) | Exists(submitted_here))
+
+
+def source_import_get(*, study: Study, import_id: int) -> SourceImport:
+    return SourceImport.objects.get(study=study, pk=import_id)

@@ -1,0 +1,973 @@
+"""Every write to TrustCoder's data goes through a function here.
+
+Services take keyword-only arguments, validate with `full_clean()` and run in one transaction, so a
+failure leaves nothing half-saved. Permission checks are the views' job; services check the rules of
+the data (a coded text never changes, a study keeps an owner, a quote matches its offsets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from negotiations.models import (
+    Assignment,
+    AssignmentStatus,
+    Code,
+    CodebookVersion,
+    CodeSet,
+    Coding,
+    Event,
+    ImportStatus,
+    Membership,
+    Negotiation,
+    NegotiationParty,
+    Party,
+    Phase,
+    Role,
+    Segment,
+    Source,
+    SourceImport,
+    Stance,
+    Study,
+)
+from negotiations.text import normalise_text, split_sentences
+
+DEFAULT_CODEBOOK = Path(settings.BASE_DIR) / "fixtures" / "codebook.json"
+
+
+# Studies and members -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def study_create(
+    *, name: str, slug: str, created_by: User, description: str = "", default_codebook: bool = True
+) -> Study:
+    """Create a study with its creator as owner and, by default, the default codebook."""
+    study = Study(name=name, slug=slug, description=description, created_by=created_by)
+    study.full_clean()
+    study.save()
+    Membership.objects.create(study=study, user=created_by, role=Role.OWNER)
+    if default_codebook:
+        codebook_load(study=study, data=json.loads(DEFAULT_CODEBOOK.read_text("utf-8")))
+    codebook_version_record(study=study, actor=created_by, note="Study created")
+    return study
+
+
+@transaction.atomic
+def study_update_settings(
+    *, study: Study, name: str, description: str, blind_coding: bool, snap_to_words: bool
+) -> Study:
+    study.name = name
+    study.description = description
+    study.blind_coding = blind_coding
+    study.snap_to_words = snap_to_words
+    study.full_clean()
+    study.save()
+    return study
+
+
+def _user_by_identifier(identifier: str) -> User:
+    identifier = identifier.strip()
+    user_model = get_user_model()
+    query = Q(username__iexact=identifier)
+    if "@" in identifier:
+        query |= Q(email__iexact=identifier)
+    users = list(user_model.objects.filter(query, is_active=True)[:2])
+    if not users:
+        raise ValidationError(
+            {"identifier": f"No active user has the username or e-mail {identifier!r}."}
+        )
+    if len(users) > 1:
+        raise ValidationError(
+            {"identifier": f"Several users match {identifier!r}; use the username."}
+        )
+    return users[0]
+
+
+def _check_owner_rules(*, actor_role: str, old_role: str | None, new_role: str | None) -> None:
+    if Role.OWNER in (old_role, new_role) and actor_role != Role.OWNER:
+        raise ValidationError("Only an owner can grant or take away the owner role.")
+
+
+@transaction.atomic
+def membership_add(*, study: Study, identifier: str, role: str, actor_role: str) -> Membership:
+    """Add an existing user, found by username or e-mail, to the study with a role."""
+    user = _user_by_identifier(identifier)
+    if Membership.objects.filter(study=study, user=user).exists():
+        raise ValidationError({"identifier": f"{user.username} is already a member of this study."})
+    _check_owner_rules(actor_role=actor_role, old_role=None, new_role=role)
+    membership = Membership(study=study, user=user, role=role)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+def _lock_owners(study: Study) -> int:
+    # Locking the owners' rows makes "is this the last owner?" safe against a concurrent change.
+    return len(
+        list(
+            Membership.objects.select_for_update()
+            .filter(study=study, role=Role.OWNER)
+            .values_list("pk", flat=True)
+        )
+    )
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str, actor_role: str) -> Membership:
+    _check_owner_rules(actor_role=actor_role, old_role=membership.role, new_role=role)
+    if membership.role == Role.OWNER and role != Role.OWNER and _lock_owners(membership.study) <= 1:
+        raise ValidationError("A study needs at least one owner; make someone else owner first.")
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor_role: str) -> None:
+    _check_owner_rules(actor_role=actor_role, old_role=membership.role, new_role=None)
+    if membership.role == Role.OWNER and _lock_owners(membership.study) <= 1:
+        raise ValidationError("A study needs at least one owner; make someone else owner first.")
+    # Their codings stay (they are research data); only open, uncoded assignments go.
+    Assignment.objects.filter(
+        source__study=membership.study, coder=membership.user, status=AssignmentStatus.ASSIGNED
+    ).delete()
+    membership.delete()
+
+
+# Codebook ----------------------------------------------------------------------------------------
+
+
+def codebook_snapshot(*, study: Study) -> dict[str, Any]:
+    """The codebook as plain data, as stored in each version."""
+    code_sets = []
+    for code_set in CodeSet.objects.filter(study=study).prefetch_related("codes"):
+        code_sets.append(
+            {
+                "slug": code_set.slug,
+                "name": code_set.name,
+                "for_label": code_set.for_label,
+                "against_label": code_set.against_label,
+                "enabled": code_set.enabled,
+                "codes": [
+                    {
+                        "name": code.name,
+                        "label": code.label,
+                        "definition": code.definition,
+                        "when_to_use": code.when_to_use,
+                        "when_not_to_use": code.when_not_to_use,
+                        "example": code.example,
+                        "colour": code.colour,
+                        "key": code.key,
+                        "order": code.order,
+                        "archived": code.archived,
+                    }
+                    for code in code_set.codes.all()
+                ],
+            }
+        )
+    return {"code_sets": code_sets}
+
+
+def codebook_version_record(*, study: Study, actor: User | None, note: str) -> CodebookVersion:
+    """Store the codebook as it now stands as the next version."""
+    with transaction.atomic():
+        # Lock the study row so two simultaneous edits cannot take the same number.
+        Study.objects.select_for_update().filter(pk=study.pk).first()
+        last = CodebookVersion.objects.filter(study=study).aggregate(n=Max("number"))["n"] or 0
+        return CodebookVersion.objects.create(
+            study=study,
+            number=last + 1,
+            snapshot=codebook_snapshot(study=study),
+            note=note[:300],
+            created_by=actor,
+        )
+
+
+@transaction.atomic
+def codebook_load(*, study: Study, data: dict[str, Any]) -> None:
+    """Create code sets and codes from plain data (the default codebook's JSON format)."""
+    for set_order, set_data in enumerate(data["code_sets"]):
+        code_set = CodeSet(
+            study=study,
+            slug=set_data["slug"],
+            name=set_data["name"],
+            for_label=set_data.get("for_label", "for"),
+            against_label=set_data.get("against_label", "against"),
+            enabled=set_data.get("enabled", True),
+            order=set_order,
+        )
+        code_set.full_clean()
+        code_set.save()
+        for order, code_data in enumerate(set_data["codes"]):
+            code = Code(
+                study=study,
+                code_set=code_set,
+                name=code_data["name"],
+                label=code_data.get("label", ""),
+                definition=code_data.get("definition", ""),
+                when_to_use=code_data.get("when_to_use", ""),
+                when_not_to_use=code_data.get("when_not_to_use", ""),
+                example=code_data.get("example", ""),
+                colour=code_data.get("colour", "#a6cee3"),
+                key=code_data.get("key", ""),
+                order=code_data.get("order", order),
+            )
+            code.full_clean()
+            code.save()
+
+
+CODE_FIELDS = (
+    "name",
+    "label",
+    "definition",
+    "when_to_use",
+    "when_not_to_use",
+    "example",
+    "colour",
+    "key",
+    "order",
+)
+
+
+@transaction.atomic
+def code_create(*, study: Study, code_set: CodeSet, actor: User, **fields: Any) -> Code:
+    if code_set.study_id != study.pk:
+        raise ValidationError("This code set belongs to another study.")
+    code = Code(
+        study=study, code_set=code_set, **{k: fields[k] for k in CODE_FIELDS if k in fields}
+    )
+    code.full_clean()
+    code.save()
+    codebook_version_record(study=study, actor=actor, note=f"Added code {code.name}")
+    return code
+
+
+@transaction.atomic
+def code_update(*, code: Code, actor: User, **fields: Any) -> Code:
+    changed = [k for k in CODE_FIELDS if k in fields and getattr(code, k) != fields[k]]
+    if not changed:
+        return code
+    if "name" in changed and code.codings.exists():
+        # Exports and past versions refer to a code by name; renaming a used code rewrites history.
+        raise ValidationError({"name": "This code has codings; its name can no longer change."})
+    for key in changed:
+        setattr(code, key, fields[key])
+    code.full_clean()
+    code.save()
+    codebook_version_record(
+        study=code.study, actor=actor, note=f"Changed {code.name}: {', '.join(changed)}"
+    )
+    return code
+
+
+@transaction.atomic
+def code_remove(*, code: Code, actor: User) -> str:
+    """Delete an unused code; archive a code that has codings. Returns what was done."""
+    name = code.name
+    if code.codings.exists():
+        code.archived = True
+        code.save(update_fields=["archived"])
+        action = "archived"
+    else:
+        code.delete()
+        action = "deleted"
+    codebook_version_record(
+        study=code.study, actor=actor, note=f"{action.capitalize()} code {name}"
+    )
+    return action
+
+
+@transaction.atomic
+def code_restore(*, code: Code, actor: User) -> Code:
+    code.archived = False
+    code.full_clean()
+    code.save(update_fields=["archived"])
+    codebook_version_record(study=code.study, actor=actor, note=f"Restored code {code.name}")
+    return code
+
+
+@transaction.atomic
+def code_set_set_enabled(*, code_set: CodeSet, enabled: bool, actor: User) -> CodeSet:
+    if code_set.enabled != enabled:
+        code_set.enabled = enabled
+        code_set.save(update_fields=["enabled"])
+        verb = "Switched on" if enabled else "Switched off"
+        codebook_version_record(study=code_set.study, actor=actor, note=f"{verb} {code_set.name}")
+    return code_set
+
+
+# Parties, negotiations, phases, events -----------------------------------------------------------
+
+
+@transaction.atomic
+def party_create(*, study: Study, code: str, name: str) -> Party:
+    party = Party(study=study, code=code.strip(), name=name.strip() or code.strip())
+    party.full_clean()
+    party.save()
+    return party
+
+
+@transaction.atomic
+def party_update(*, party: Party, code: str, name: str) -> Party:
+    party.code = code.strip()
+    party.name = name.strip()
+    party.full_clean()
+    party.save()
+    return party
+
+
+def _unique_slug(study: Study, name: str) -> str:
+    base = slugify(name)[:50] or "negotiation"
+    slug, n = base, 2
+    while Negotiation.objects.filter(study=study, slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _set_negotiation_parties(
+    negotiation: Negotiation, parties: Iterable[Party], principal: Iterable[Party]
+) -> None:
+    parties = list(parties)
+    principal_ids = {p.pk for p in principal}
+    for party in parties:
+        if party.study_id != negotiation.study_id:
+            raise ValidationError({"parties": "A party belongs to another study."})
+    NegotiationParty.objects.filter(negotiation=negotiation).delete()
+    NegotiationParty.objects.bulk_create(
+        NegotiationParty(negotiation=negotiation, party=p, is_principal=p.pk in principal_ids)
+        for p in parties
+    )
+
+
+@transaction.atomic
+def negotiation_create(
+    *,
+    study: Study,
+    name: str,
+    slug: str = "",
+    description: str = "",
+    start_date: date | None = None,
+    end_date: date | None = None,
+    parties: Iterable[Party] = (),
+    principal_parties: Iterable[Party] = (),
+) -> Negotiation:
+    order = (Negotiation.objects.filter(study=study).aggregate(n=Max("order"))["n"] or 0) + 1
+    negotiation = Negotiation(
+        study=study,
+        name=name.strip(),
+        slug=slug or _unique_slug(study, name),
+        description=description,
+        start_date=start_date,
+        end_date=end_date,
+        order=order,
+    )
+    negotiation.full_clean()
+    negotiation.save()
+    _set_negotiation_parties(negotiation, parties, principal_parties)
+    return negotiation
+
+
+@transaction.atomic
+def negotiation_update(
+    *,
+    negotiation: Negotiation,
+    name: str,
+    description: str,
+    start_date: date | None,
+    end_date: date | None,
+    parties: Iterable[Party],
+    principal_parties: Iterable[Party],
+) -> Negotiation:
+    negotiation.name = name.strip()
+    negotiation.description = description
+    negotiation.start_date = start_date
+    negotiation.end_date = end_date
+    negotiation.full_clean()
+    negotiation.save()
+    _set_negotiation_parties(negotiation, parties, principal_parties)
+    return negotiation
+
+
+def _check_phase_overlap(phase: Phase) -> None:
+    if not (phase.start_date and phase.end_date):
+        return
+    clash = (
+        Phase.objects.filter(
+            negotiation=phase.negotiation,
+            start_date__lte=phase.end_date,
+            end_date__gte=phase.start_date,
+        )
+        .exclude(pk=phase.pk)
+        .first()
+    )
+    if clash is not None:
+        raise ValidationError({"start_date": f"The dates overlap the phase {clash.name!r}."})
+
+
+@transaction.atomic
+def phase_create(
+    *,
+    negotiation: Negotiation,
+    name: str,
+    kind: str,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> Phase:
+    order = (Phase.objects.filter(negotiation=negotiation).aggregate(n=Max("order"))["n"] or 0) + 1
+    phase = Phase(
+        negotiation=negotiation,
+        name=name.strip(),
+        kind=kind,
+        start_date=start_date,
+        end_date=end_date,
+        order=order,
+    )
+    phase.full_clean()
+    _check_phase_overlap(phase)
+    phase.save()
+    return phase
+
+
+@transaction.atomic
+def phase_update(
+    *, phase: Phase, name: str, kind: str, start_date: date | None, end_date: date | None
+) -> Phase:
+    phase.name = name.strip()
+    phase.kind = kind
+    phase.start_date = start_date
+    phase.end_date = end_date
+    phase.full_clean()
+    _check_phase_overlap(phase)
+    phase.save()
+    return phase
+
+
+@transaction.atomic
+def phase_delete(*, phase: Phase) -> None:
+    if phase.sources.exists():
+        raise ValidationError("Sources belong to this phase; move them to another phase first.")
+    phase.delete()
+
+
+@transaction.atomic
+def event_create(
+    *, negotiation: Negotiation, date: date, title: str, end_date: date | None = None
+) -> Event:
+    event = Event(negotiation=negotiation, date=date, end_date=end_date, title=title.strip())
+    event.full_clean()
+    event.save()
+    return event
+
+
+# Sources -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceMetadata:
+    """The descriptive fields of a source, as entered on a form or read from an import row."""
+
+    negotiation: Negotiation
+    title: str
+    phase: Phase | None = None
+    speaker: str = ""
+    speaker_party: Party | None = None
+    date: date | None = None
+    source_type: str = "official_statement"
+    citation: str = ""
+    url: str = ""
+    language: str = "en"
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def prepare_source_text(raw: str) -> str:
+    """Normalise text as DOMAIN.md section 3 says and check the study's limits."""
+    text = normalise_text(raw)
+    if not text:
+        raise ValidationError({"text": "The text is empty."})
+    limit = settings.TRUSTCODER_MAX_TEXT_CHARS
+    if len(text) > limit:
+        raise ValidationError(
+            {"text": f"The text has {len(text):,} characters; the limit is {limit:,}."}
+        )
+    return text
+
+
+def segments_for(source: Source) -> list[Segment]:
+    return [
+        Segment(source=source, index=i, start=start, end=end)
+        for i, (start, end) in enumerate(split_sentences(source.text))
+    ]
+
+
+def _apply_metadata(source: Source, metadata: SourceMetadata) -> None:
+    for field in (
+        "negotiation",
+        "title",
+        "phase",
+        "speaker",
+        "speaker_party",
+        "date",
+        "source_type",
+        "citation",
+        "url",
+        "language",
+    ):
+        setattr(source, field, getattr(metadata, field))
+
+
+@transaction.atomic
+def source_create(
+    *,
+    study: Study,
+    metadata: SourceMetadata,
+    text: str,
+    created_by: User | None,
+    original_filename: str = "",
+    allow_duplicate: bool = False,
+) -> Source:
+    """Create a source from raw text: normalise it, check it, split it into sentence segments."""
+    text = prepare_source_text(text)
+    digest = text_digest(text)
+    if not allow_duplicate:
+        existing = Source.objects.filter(study=study, text_sha256=digest).first()
+        if existing is not None:
+            raise ValidationError(
+                {
+                    "text": (
+                        f"This text is already in the study as source #{existing.pk} "
+                        f"({existing.title})."
+                    )
+                }
+            )
+    source = Source(
+        study=study,
+        text=text,
+        text_sha256=digest,
+        created_by=created_by,
+        original_filename=original_filename[:255],
+    )
+    _apply_metadata(source, metadata)
+    source.full_clean()
+    source.save()
+    Segment.objects.bulk_create(segments_for(source))
+    return source
+
+
+@transaction.atomic
+def source_update_metadata(*, source: Source, metadata: SourceMetadata) -> Source:
+    """Change a source's descriptive fields; its text is untouched."""
+    _apply_metadata(source, metadata)
+    source.full_clean()
+    source.save()
+    return source
+
+
+def source_is_coded(source: Source) -> bool:
+    return source.codings.exists()
+
+
+@transaction.atomic
+def source_replace_text(*, source: Source, text: str, actor: User) -> Source:
+    """Correct a source's text.
+
+    An uncoded source is corrected in place (its segments are recomputed). A coded source keeps
+    its text, since every span points into it; the correction becomes a new version that
+    supersedes it, with the same metadata and no codings.
+    """
+    source = Source.objects.select_for_update().get(pk=source.pk)
+    new_text = prepare_source_text(text)
+    if new_text == source.text:
+        return source
+    if not source_is_coded(source):
+        source.text = new_text
+        source.text_sha256 = text_digest(new_text)
+        source.full_clean()
+        source.save()
+        source.segments.all().delete()
+        Segment.objects.bulk_create(segments_for(source))
+        return source
+    if hasattr(source, "superseded_by"):
+        raise ValidationError("A newer version of this source exists; correct that one instead.")
+    new = Source(
+        study=source.study,
+        text=new_text,
+        text_sha256=text_digest(new_text),
+        created_by=actor,
+        version=source.version + 1,
+        supersedes=source,
+        original_filename=source.original_filename,
+    )
+    for field in (
+        "negotiation",
+        "title",
+        "phase",
+        "speaker",
+        "speaker_party",
+        "date",
+        "source_type",
+        "citation",
+        "url",
+        "language",
+    ):
+        setattr(new, field, getattr(source, field))
+    new.full_clean()
+    new.save()
+    Segment.objects.bulk_create(segments_for(new))
+    return new
+
+
+@transaction.atomic
+def source_delete(*, source: Source) -> None:
+    if source_is_coded(source):
+        raise ValidationError("This source has codings and cannot be deleted.")
+    source.delete()
+
+
+# Assignments and codings -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assignment_create(*, source: Source, coder: User, assigned_by: User | None) -> Assignment:
+    membership = Membership.objects.filter(study=source.study_id, user=coder).first()
+    if membership is None or membership.role != Role.CODER:
+        raise ValidationError(f"{coder.username} is not a coder in this study.")
+    assignment, _ = Assignment.objects.get_or_create(
+        source=source, coder=coder, defaults={"assigned_by": assigned_by}
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_submit(*, assignment: Assignment) -> Assignment:
+    """Mark a coder's work on a source as done; from now on it counts in agreement."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.status != AssignmentStatus.SUBMITTED:
+        assignment.status = AssignmentStatus.SUBMITTED
+        assignment.submitted_at = timezone.now()
+        assignment.save(update_fields=["status", "submitted_at"])
+    return assignment
+
+
+@transaction.atomic
+def assignment_reopen(*, assignment: Assignment) -> Assignment:
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        assignment.status = AssignmentStatus.IN_PROGRESS
+        assignment.submitted_at = None
+        assignment.save(update_fields=["status", "submitted_at"])
+    return assignment
+
+
+@transaction.atomic
+def coding_create(
+    *,
+    source: Source,
+    coder: User,
+    code: Code,
+    start: int,
+    end: int,
+    quote: str,
+    stance: str,
+    demonstrating_party: Party,
+    strength: str = "",
+    memo: str = "",
+) -> Coding:
+    """Save a tagged passage after checking its span against the source text.
+
+    The quote sent by the page must equal `text[start:end]`: a page showing stale text or a
+    browser that counted offsets differently gets a clear error rather than a wrong span.
+    """
+    errors: dict[str, str] = {}
+    if not (0 <= start < end <= len(source.text)):
+        errors["start"] = (
+            f"The passage [{start}:{end}] is empty or outside the text "
+            f"(0 to {len(source.text)} characters)."
+        )
+    elif source.text[start:end] != quote:
+        errors["quote"] = (
+            "The selected text does not match the source at these positions; "
+            "reload the page and select the passage again."
+        )
+    if code.study_id != source.study_id:
+        errors["code"] = "This code belongs to another study."
+    elif code.archived:
+        errors["code"] = "This code is archived."
+    if demonstrating_party.study_id != source.study_id:
+        errors["demonstrating_party"] = "This party belongs to another study."
+    if stance not in Stance.values:
+        errors["stance"] = f"Stance must be one of {', '.join(Stance.values)}."
+    if errors:
+        raise ValidationError(errors)
+    coding = Coding(
+        source=source,
+        coder=coder,
+        code=code,
+        start=start,
+        end=end,
+        quote=quote,
+        stance=stance,
+        demonstrating_party=demonstrating_party,
+        strength=strength,
+        memo=memo,
+    )
+    coding.full_clean(exclude=["source", "coder", "code", "demonstrating_party"])
+    coding.save()
+    Assignment.objects.filter(source=source, coder=coder, status=AssignmentStatus.ASSIGNED).update(
+        status=AssignmentStatus.IN_PROGRESS
+    )
+    return coding
+
+
+# Bulk import of statements -----------------------------------------------------------------------
+
+MAX_IMPORT_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One thing wrong with an import file; row numbers count the header as row 1."""
+
+    message: str
+    row: int | None = None
+    column: str = ""
+
+
+@dataclass
+class ImportReport:
+    filename: str
+    n_rows: int = 0
+    n_imported: int = 0
+    dry_run: bool = True
+    problems: list[ImportProblem] | None = None
+    preview: list[dict[str, Any]] | None = None
+    created: list[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _read_dataset(filename: str, content: bytes) -> Any:
+    """Read a CSV or XLSX file into a tablib Dataset; ValidationError with the line if it fails."""
+    import csv
+    import io
+    import zipfile
+
+    import tablib
+
+    from negotiations.extract import ExtractionError, decode_text
+
+    if not content:
+        raise ValidationError("The file is empty.")
+    if len(content) > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
+        limit_mb = settings.TRUSTCODER_MAX_UPLOAD_BYTES / (1024 * 1024)
+        raise ValidationError(f"The file is larger than the {limit_mb:g} MB limit.")
+    lower = filename.lower()
+    if lower.endswith(".xlsx"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except zipfile.BadZipFile:
+            raise ValidationError("This .xlsx file is damaged or not a spreadsheet.") from None
+        if unpacked > 100 * 1024 * 1024 or unpacked > 200 * len(content):
+            raise ValidationError("This .xlsx unpacks to far more than its size; refusing it.")
+        try:
+            dataset = tablib.Dataset().load(io.BytesIO(content), format="xlsx")
+        except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+            raise ValidationError(f"This .xlsx file could not be read ({exc}).") from None
+        return dataset
+    if not lower.endswith(".csv"):
+        raise ValidationError("Upload a .csv or .xlsx file.")
+    try:
+        text, _encoding = decode_text(content)
+    except ExtractionError as exc:
+        raise ValidationError(str(exc)) from None
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise ValidationError("The file has no header row.")
+    header = rows[0]
+    dataset = tablib.Dataset(headers=header)
+    for number, cells in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines at the end of hand-edited files
+        if len(cells) != len(header):
+            raise ValidationError(
+                f"Row {number} has {len(cells)} cells but the header has {len(header)}; "
+                "check its quotes and commas."
+            )
+        dataset.append(cells)
+    return dataset
+
+
+def _problems_from_result(result: Any) -> list[ImportProblem]:
+    problems = [ImportProblem(message=str(error.error)) for error in result.base_errors]
+    for invalid in result.invalid_rows:
+        for column, messages in invalid.error_dict.items():
+            for message in messages:
+                problems.append(
+                    ImportProblem(
+                        row=invalid.number + 1,
+                        column="" if column == "__all__" else column,
+                        message=str(message),
+                    )
+                )
+    for number, errors in result.row_errors():
+        for error in errors:
+            problems.append(ImportProblem(row=number + 1, message=str(error.error)))
+    return sorted(problems, key=lambda p: (p.row or 0, p.column))
+
+
+def sources_import(
+    *,
+    study: Study,
+    filename: str,
+    content: bytes,
+    actor: User | None,
+    dry_run: bool,
+    create_missing: bool = False,
+) -> ImportReport:
+    """Import statements from a CSV or XLSX file; with any problem, nothing is saved.
+
+    The dry run goes through the same code, inside a transaction that is always rolled back, so
+    its report lists exactly what the real import would refuse.
+    """
+    from negotiations.resources import SourceResource
+
+    report = ImportReport(filename=filename, dry_run=dry_run, problems=[], preview=[], created=[])
+    try:
+        dataset = _read_dataset(filename, content)
+    except ValidationError as exc:
+        report.problems = [ImportProblem(message=m) for m in exc.messages]
+        return report
+    report.n_rows = len(dataset)
+    if report.n_rows == 0:
+        report.problems = [ImportProblem(message="The file has a header but no rows.")]
+        return report
+    if report.n_rows > MAX_IMPORT_ROWS:
+        report.problems = [
+            ImportProblem(
+                message=f"The file has {report.n_rows:,} rows; the limit is {MAX_IMPORT_ROWS:,}."
+            )
+        ]
+        return report
+    resource = SourceResource(study=study, actor=actor, create_missing=create_missing)
+
+    class _Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            result = (
+                resource.import_data(
+                    dataset, dry_run=True, use_transactions=True, raise_errors=False
+                )
+                if dry_run
+                else resource.import_data(
+                    dataset,
+                    dry_run=False,
+                    use_transactions=True,
+                    raise_errors=False,
+                    rollback_on_validation_errors=True,
+                )
+            )
+            report.problems = _problems_from_result(result)
+            if report.problems:
+                raise _Rollback
+    except _Rollback:
+        pass
+    if not report.problems:
+        report.created = list(resource.created_objects)
+        if not dry_run:
+            report.n_imported = result.totals["new"]
+    headers = list(dataset.headers or [])
+    for values in dataset[:20]:
+        report.preview.append({h: _preview_cell(v) for h, v in zip(headers, values, strict=False)})
+    return report
+
+
+def _preview_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+IMPORT_COLUMNS = (
+    "negotiation",
+    "phase",
+    "title",
+    "date",
+    "speaker",
+    "speaker_party",
+    "source_type",
+    "citation",
+    "url",
+    "language",
+    "text",
+)
+
+
+def source_import_stage(
+    *, study: Study, filename: str, content: bytes, actor: User, create_missing: bool
+) -> SourceImport:
+    """Keep an uploaded file until its preview is confirmed, with the dry run's counts."""
+    report = sources_import(
+        study=study,
+        filename=filename,
+        content=content,
+        actor=actor,
+        dry_run=True,
+        create_missing=create_missing,
+    )
+    return SourceImport.objects.create(
+        study=study,
+        uploaded_by=actor,
+        filename=filename[:255],
+        content=content,
+        create_missing=create_missing,
+        n_rows=report.n_rows,
+        n_errors=len(report.problems or []),
+    )
+
+
+def source_import_confirm(*, source_import: SourceImport, actor: User) -> ImportReport:
+    """Import a staged file for real; with any problem nothing is saved and it stays refused."""
+    with transaction.atomic():
+        staged = SourceImport.objects.select_for_update().get(pk=source_import.pk)
+        if staged.status != ImportStatus.PREVIEWED:
+            raise ValidationError("This file was already imported or refused.")
+        report = sources_import(
+            study=staged.study,
+            filename=staged.filename,
+            content=bytes(staged.content),
+            actor=actor,
+            dry_run=False,
+            create_missing=staged.create_missing,
+        )
+        staged.status = ImportStatus.IMPORTED if report.ok else ImportStatus.FAILED
+        staged.n_rows = report.n_rows
+        staged.n_errors = len(report.problems or [])
+        staged.n_imported = report.n_imported
+        staged.finished_at = timezone.now()
+        # The content is no longer needed once the file is in (or refused).
+        staged.content = b""
+        staged.save()
+    return report

@@ -1,0 +1,15 @@
+"""Small template filters for TrustCoder's pages."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def startswith(value: object, prefix: str) -> bool:
+    return str(value or "").startswith(prefix)
+
+
+@register.filter
+def get_item(mapping: dict, key: object) -> object:
+    return mapping.get(key) if mapping else None

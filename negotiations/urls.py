@@ -1,0 +1,71 @@
+from django.urls import path
+
+from negotiations import views
+
+app_name = "negotiations"
+
+study = "studies/<slug:slug>/"
+
+urlpatterns = [
+    path("studies/new/", views.study_create, name="study_create"),
+    path(study, views.study_detail, name="study_detail"),
+    path(study + "settings/", views.study_settings, name="study_settings"),
+    path(study + "members/", views.member_list, name="member_list"),
+    path(study + "members/add/", views.member_add, name="member_add"),
+    path(study + "members/<int:member_id>/role/", views.member_update, name="member_update"),
+    path(study + "members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
+    path(study + "parties/", views.party_list, name="party_list"),
+    path(study + "negotiations/", views.negotiation_list, name="negotiation_list"),
+    path(study + "negotiations/new/", views.negotiation_create, name="negotiation_create"),
+    path(
+        study + "negotiations/<int:negotiation_id>/",
+        views.negotiation_edit,
+        name="negotiation_edit",
+    ),
+    path(
+        study + "negotiations/<int:negotiation_id>/phases/",
+        views.phase_create,
+        name="phase_create",
+    ),
+    path(
+        study + "negotiations/<int:negotiation_id>/phases/<int:phase_id>/",
+        views.phase_update,
+        name="phase_update",
+    ),
+    path(
+        study + "negotiations/<int:negotiation_id>/events/",
+        views.event_create,
+        name="event_create",
+    ),
+    path(
+        study + "negotiations/<int:negotiation_id>/events/<int:event_id>/delete/",
+        views.event_delete,
+        name="event_delete",
+    ),
+    path(study + "codebook/", views.codebook, name="codebook"),
+    path(study + "codebook.css", views.codebook_css, name="codebook_css"),
+    path(study + "codebook/versions/", views.codebook_versions, name="codebook_versions"),
+    path(study + "codebook/codes/new/", views.code_create, name="code_create"),
+    path(study + "codebook/codes/<int:code_id>/", views.code_edit, name="code_edit"),
+    path(study + "codebook/codes/<int:code_id>/remove/", views.code_remove, name="code_remove"),
+    path(
+        study + "codebook/sets/<int:code_set_id>/toggle/",
+        views.code_set_toggle,
+        name="code_set_toggle",
+    ),
+    path(study + "sources/", views.source_list, name="source_list"),
+    path(study + "sources/new/", views.source_create, name="source_create"),
+    path(study + "sources/import/", views.source_import, name="source_import"),
+    path(
+        study + "sources/import/<int:import_id>/",
+        views.source_import_preview,
+        name="source_import_preview",
+    ),
+    path(study + "sources/<int:source_id>/", views.source_detail, name="source_detail"),
+    path(study + "sources/<int:source_id>/edit/", views.source_edit, name="source_edit"),
+    path(study + "sources/<int:source_id>/text/", views.source_text, name="source_text"),
+    path(study + "sources/<int:source_id>/delete/", views.source_delete, name="source_delete"),
+    path(study + "exports/", views.exports_page, name="exports"),
+    path(study + "exports/sources.csv", views.export_sources, name="export_sources"),
+    path(study + "exports/codings.csv", views.export_codings, name="export_codings"),
+]

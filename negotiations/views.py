@@ -1,0 +1,756 @@
+"""TrustCoder's pages: one function view per URL, each checking study membership and role first."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from negotiations import exports, selectors, services
+from negotiations.access import MANAGERS, study_for_member
+from negotiations.extract import ExtractionError, extract_text
+from negotiations.forms import (
+    CodeForm,
+    EventForm,
+    MemberAddForm,
+    MemberRoleForm,
+    NegotiationForm,
+    PartyForm,
+    PhaseForm,
+    SourceCreateForm,
+    SourceFilterForm,
+    SourceImportForm,
+    SourceMetadataForm,
+    SourceTextForm,
+    StudyForm,
+    StudySettingsForm,
+)
+from negotiations.models import (
+    Code,
+    CodeSet,
+    Event,
+    ImportStatus,
+    Membership,
+    Negotiation,
+    Phase,
+    Role,
+    Source,
+    SourceImport,
+)
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    """Put a service's ValidationError onto the form, field by field where it names fields."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# Home and studies -------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    memberships = selectors.membership_list_for_user(user=request.user)
+    return render(request, "negotiations/home.html", {"memberships": memberships})
+
+
+@require_http_methods(["GET", "POST"])
+def study_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = services.study_create(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                description=form.cleaned_data["description"],
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Study {study.name} created with the default codebook.")
+            return redirect("negotiations:study_detail", slug=study.slug)
+    return render(request, "negotiations/study_create.html", {"form": form})
+
+
+@require_GET
+def study_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "negotiations": selectors.negotiation_list(study=study),
+        "n_sources": Source.objects.filter(study=study).count(),
+        "n_members": Membership.objects.filter(study=study).count(),
+    }
+    return render(request, "negotiations/study_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def study_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = StudySettingsForm(request.POST or None, instance=study)
+    if request.method == "POST" and form.is_valid():
+        services.study_update_settings(
+            study=study,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            blind_coding=form.cleaned_data["blind_coding"],
+            snap_to_words=form.cleaned_data["snap_to_words"],
+        )
+        messages.success(request, "Settings saved.")
+        return redirect("negotiations:study_settings", slug=study.slug)
+    context = {"study": study, "membership": membership, "form": form}
+    return render(request, "negotiations/study_settings.html", context)
+
+
+# Members -----------------------------------------------------------------------------------------
+
+
+def _members_context(study, membership, add_form=None) -> dict:
+    return {
+        "study": study,
+        "membership": membership,
+        "members": selectors.membership_list(study=study),
+        "add_form": add_form or MemberAddForm(),
+        "roles": Role.choices,
+    }
+
+
+@require_GET
+def member_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    return render(request, "negotiations/members.html", _members_context(study, membership))
+
+
+@require_POST
+def member_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.membership_add(
+                study=study,
+                identifier=form.cleaned_data["identifier"],
+                role=form.cleaned_data["role"],
+                actor_role=membership.role,
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"{added.user.username} added as {added.get_role_display()}.")
+            if not request.htmx:
+                return redirect("negotiations:member_list", slug=study.slug)
+            form = MemberAddForm()
+    template = "negotiations/members.html"
+    if request.htmx:
+        template += "#members"
+    status = 200 if not form.errors else 422
+    return render(request, template, _members_context(study, membership, form), status=status)
+
+
+@require_POST
+def member_update(request: HtmxHttpRequest, slug: str, member_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    target = get_object_or_404(Membership, study=study, pk=member_id)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_set_role(
+                membership=target, role=form.cleaned_data["role"], actor_role=membership.role
+            )
+            messages.success(request, f"{target.user.username} is now {target.get_role_display()}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(request, "Choose a valid role.")
+    if request.htmx:
+        return render(
+            request, "negotiations/members.html#members", _members_context(study, membership)
+        )
+    return redirect("negotiations:member_list", slug=study.slug)
+
+
+@require_POST
+def member_remove(request: HtmxHttpRequest, slug: str, member_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    target = get_object_or_404(Membership, study=study, pk=member_id)
+    try:
+        services.membership_remove(membership=target, actor_role=membership.role)
+        messages.success(request, f"{target.user.username} removed from the study.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    if target.user_id == request.user.pk and not Membership.objects.filter(pk=target.pk).exists():
+        return redirect("home")
+    if request.htmx:
+        return render(
+            request, "negotiations/members.html#members", _members_context(study, membership)
+        )
+    return redirect("negotiations:member_list", slug=study.slug)
+
+
+# Parties and negotiations ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def party_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    roles = MANAGERS if request.method == "POST" else None
+    study, membership = study_for_member(request, slug, roles)
+    form = PartyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            party = services.party_create(
+                study=study, code=form.cleaned_data["code"], name=form.cleaned_data["name"]
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Party {party.code} added.")
+            return redirect("negotiations:party_list", slug=study.slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "parties": selectors.party_list(study=study),
+        "form": form,
+    }
+    return render(request, "negotiations/parties.html", context)
+
+
+@require_GET
+def negotiation_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "negotiations": selectors.negotiation_list(study=study),
+    }
+    return render(request, "negotiations/negotiation_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def negotiation_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = NegotiationForm(request.POST or None, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            negotiation = services.negotiation_create(
+                study=study,
+                name=data["name"],
+                description=data["description"],
+                start_date=data["start_date"],
+                end_date=data["end_date"],
+                parties=data["parties"],
+                principal_parties=data["principal_parties"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"{negotiation.name} created; now add its phases.")
+            return redirect(
+                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
+            )
+    context = {"study": study, "membership": membership, "form": form}
+    return render(request, "negotiations/negotiation_form.html", context)
+
+
+def _negotiation_edit_context(study, membership, negotiation, **forms) -> dict:
+    return {
+        "study": study,
+        "membership": membership,
+        "negotiation": negotiation,
+        "phases": negotiation.phases.order_by("order", "start_date"),
+        "events": negotiation.events.order_by("date"),
+        "form": forms.get("form") or NegotiationForm(instance=negotiation, study=study),
+        "phase_form": forms.get("phase_form") or PhaseForm(),
+        "event_form": forms.get("event_form") or EventForm(),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def negotiation_edit(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    negotiation = get_object_or_404(Negotiation, study=study, pk=negotiation_id)
+    form = NegotiationForm(request.POST or None, instance=negotiation, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.negotiation_update(
+                negotiation=negotiation,
+                name=data["name"],
+                description=data["description"],
+                start_date=data["start_date"],
+                end_date=data["end_date"],
+                parties=data["parties"],
+                principal_parties=data["principal_parties"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"{negotiation.name} saved.")
+            return redirect(
+                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
+            )
+    return render(
+        request,
+        "negotiations/negotiation_edit.html",
+        _negotiation_edit_context(study, membership, negotiation, form=form),
+    )
+
+
+@require_POST
+def phase_create(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    negotiation = get_object_or_404(Negotiation, study=study, pk=negotiation_id)
+    phase_form = PhaseForm(request.POST)
+    if phase_form.is_valid():
+        try:
+            services.phase_create(negotiation=negotiation, **phase_form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(phase_form, exc)
+        else:
+            messages.success(request, "Phase added.")
+            return redirect(
+                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
+            )
+    return render(
+        request,
+        "negotiations/negotiation_edit.html",
+        _negotiation_edit_context(study, membership, negotiation, phase_form=phase_form),
+        status=422,
+    )
+
+
+@require_POST
+def phase_update(
+    request: HtmxHttpRequest, slug: str, negotiation_id: int, phase_id: int
+) -> HttpResponse:
+    study, _membership = study_for_member(request, slug, MANAGERS)
+    phase = get_object_or_404(
+        Phase, negotiation__study=study, negotiation_id=negotiation_id, pk=phase_id
+    )
+    if request.POST.get("delete"):
+        try:
+            services.phase_delete(phase=phase)
+            messages.success(request, f"Phase {phase.name} deleted.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        form = PhaseForm(request.POST, instance=Phase(negotiation=phase.negotiation))
+        if form.is_valid():
+            try:
+                services.phase_update(phase=phase, **form.cleaned_data)
+                messages.success(request, f"Phase {phase.name} saved.")
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+        else:
+            messages.error(request, "The phase was not saved: check its name, kind and dates.")
+    return redirect("negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation_id)
+
+
+@require_POST
+def event_create(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    negotiation = get_object_or_404(Negotiation, study=study, pk=negotiation_id)
+    event_form = EventForm(request.POST)
+    if event_form.is_valid():
+        try:
+            services.event_create(negotiation=negotiation, **event_form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(event_form, exc)
+        else:
+            messages.success(request, "Event added.")
+            return redirect(
+                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
+            )
+    return render(
+        request,
+        "negotiations/negotiation_edit.html",
+        _negotiation_edit_context(study, membership, negotiation, event_form=event_form),
+        status=422,
+    )
+
+
+@require_POST
+def event_delete(
+    request: HtmxHttpRequest, slug: str, negotiation_id: int, event_id: int
+) -> HttpResponse:
+    study, _ = study_for_member(request, slug, MANAGERS)
+    event = get_object_or_404(
+        Event, negotiation__study=study, negotiation_id=negotiation_id, pk=event_id
+    )
+    event.delete()
+    messages.success(request, "Event deleted.")
+    return redirect("negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation_id)
+
+
+# Codebook ----------------------------------------------------------------------------------------
+
+
+def _codebook_page(request: HtmxHttpRequest, study, membership) -> HttpResponse:
+    context = {
+        "study": study,
+        "membership": membership,
+        "code_sets": selectors.code_set_list(study=study),
+        "versions": selectors.codebook_version_list(study=study)[:1],
+    }
+    template = "negotiations/codebook.html"
+    if request.htmx:
+        template += "#code-sets"
+    return render(request, template, context)
+
+
+@require_GET
+def codebook(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    return _codebook_page(request, study, membership)
+
+
+@require_GET
+def codebook_css(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Code colours as a stylesheet: the Content-Security-Policy forbids inline styles."""
+    study, _ = study_for_member(request, slug)
+    codes = Code.objects.filter(study=study).values_list("pk", "colour")
+    response = render(
+        request, "negotiations/codebook.css", {"codes": codes}, content_type="text/css"
+    )
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def code_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = CodeForm(request.POST or None, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        code_set = data.pop("code_set")
+        try:
+            code = services.code_create(study=study, code_set=code_set, actor=request.user, **data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Code {code.name} added.")
+            return redirect("negotiations:codebook", slug=study.slug)
+    context = {"study": study, "membership": membership, "form": form}
+    return render(request, "negotiations/code_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def code_edit(request: HtmxHttpRequest, slug: str, code_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    code = get_object_or_404(Code, study=study, pk=code_id)
+    original = Code.objects.get(pk=code.pk)
+    form = CodeForm(request.POST or None, instance=code, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("code_set")
+        try:
+            services.code_update(code=original, actor=request.user, **data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Code {original.name} saved.")
+            return redirect("negotiations:codebook", slug=study.slug)
+    context = {"study": study, "membership": membership, "form": form, "code": original}
+    return render(request, "negotiations/code_form.html", context)
+
+
+@require_POST
+def code_remove(request: HtmxHttpRequest, slug: str, code_id: int) -> HttpResponse:
+    study, _ = study_for_member(request, slug, MANAGERS)
+    code = get_object_or_404(Code, study=study, pk=code_id)
+    if request.POST.get("restore"):
+        services.code_restore(code=code, actor=request.user)
+        messages.success(request, f"Code {code.name} restored.")
+    else:
+        action = services.code_remove(code=code, actor=request.user)
+        messages.success(request, f"Code {code.name} {action}.")
+    return redirect("negotiations:codebook", slug=study.slug)
+
+
+@require_POST
+def code_set_toggle(request: HtmxHttpRequest, slug: str, code_set_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    code_set = get_object_or_404(CodeSet, study=study, pk=code_set_id)
+    services.code_set_set_enabled(
+        code_set=code_set, enabled=request.POST.get("enabled") == "1", actor=request.user
+    )
+    if request.htmx:
+        return _codebook_page(request, study, membership)
+    return redirect("negotiations:codebook", slug=study.slug)
+
+
+@require_GET
+def codebook_versions(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    versions = selectors.codebook_version_list(study=study)
+    page = Paginator(versions, 50).get_page(request.GET.get("page"))
+    selected = None
+    if request.GET.get("version"):
+        selected = study.codebook_versions.filter(number=request.GET["version"]).first()
+    context = {"study": study, "membership": membership, "page": page, "selected": selected}
+    return render(request, "negotiations/codebook_versions.html", context)
+
+
+# Sources -----------------------------------------------------------------------------------------
+
+SOURCES_PER_PAGE = 50
+
+
+@require_GET
+def source_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    filter_form = SourceFilterForm(request.GET or None, study=study)
+    sources = selectors.source_list(study=study, filters=filter_form.filters())
+    page = Paginator(sources, SOURCES_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "study": study,
+        "membership": membership,
+        "filter_form": filter_form,
+        "page": page,
+        "query": query.urlencode(),
+    }
+    template = "negotiations/source_list.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+def source_detail(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    try:
+        source = selectors.source_detail(study=study, source_id=source_id)
+    except Source.DoesNotExist:
+        raise Http404("No such source.") from None
+    segments = [(seg, source.text[seg.start : seg.end]) for seg in source.segments.all()]
+    context = {
+        "study": study,
+        "membership": membership,
+        "source": source,
+        "segments": segments,
+        "newer": selectors.source_newer_version(source=source),
+    }
+    return render(request, "negotiations/source_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def source_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = SourceCreateForm(request.POST or None, request.FILES or None, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.get("file")
+        try:
+            if upload is not None:
+                extracted = extract_text(
+                    upload.name,
+                    upload.read(),
+                    max_bytes=services.settings.TRUSTCODER_MAX_UPLOAD_BYTES,
+                    max_chars=services.settings.TRUSTCODER_MAX_TEXT_CHARS,
+                )
+                text, filename = extracted.text, upload.name
+            else:
+                text, filename = data["text"], ""
+            source = services.source_create(
+                study=study,
+                metadata=services.SourceMetadata(
+                    **{k: data[k] for k in SourceMetadataForm.Meta.fields}
+                ),
+                text=text,
+                created_by=request.user,
+                original_filename=filename,
+            )
+        except ExtractionError as exc:
+            form.add_error("file", str(exc))
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request, f"Source added with {source.segments.count()} sentence segments."
+            )
+            return redirect("negotiations:source_detail", slug=study.slug, source_id=source.pk)
+    context = {"study": study, "membership": membership, "form": form}
+    return render(
+        request, "negotiations/source_create.html", context, status=422 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def source_edit(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    form = SourceMetadataForm(request.POST or None, instance=source, study=study)
+    text_form = SourceTextForm(initial={"text": source.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.source_update_metadata(
+                source=source,
+                metadata=services.SourceMetadata(
+                    **{k: form.cleaned_data[k] for k in SourceMetadataForm.Meta.fields}
+                ),
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Source saved.")
+            return redirect("negotiations:source_detail", slug=study.slug, source_id=source.pk)
+    context = {
+        "study": study,
+        "membership": membership,
+        "source": source,
+        "form": form,
+        "text_form": text_form,
+        "is_coded": services.source_is_coded(source),
+    }
+    return render(request, "negotiations/source_edit.html", context)
+
+
+@require_POST
+def source_text(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, _membership = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    text_form = SourceTextForm(request.POST)
+    if text_form.is_valid():
+        try:
+            result = services.source_replace_text(
+                source=source, text=text_form.cleaned_data["text"], actor=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if result.pk != source.pk:
+                messages.success(
+                    request,
+                    "The source is coded, so its text is kept; the correction is version "
+                    f"{result.version}, a new source.",
+                )
+            else:
+                messages.success(request, "Text corrected and split into sentences again.")
+            return redirect("negotiations:source_detail", slug=study.slug, source_id=result.pk)
+    return redirect("negotiations:source_edit", slug=study.slug, source_id=source.pk)
+
+
+@require_POST
+def source_delete(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, _ = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    try:
+        services.source_delete(source=source)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("negotiations:source_detail", slug=study.slug, source_id=source.pk)
+    messages.success(request, f"Source {source.title} deleted.")
+    return redirect("negotiations:source_list", slug=study.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def source_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Upload a CSV or XLSX of statements; shows a dry-run preview before anything is saved."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = SourceImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        staged = services.source_import_stage(
+            study=study,
+            filename=upload.name,
+            content=upload.read(),
+            actor=request.user,
+            create_missing=form.cleaned_data["create_missing"],
+        )
+        return redirect("negotiations:source_import_preview", slug=study.slug, import_id=staged.pk)
+    context = {
+        "study": study,
+        "membership": membership,
+        "form": form,
+        "columns": services.IMPORT_COLUMNS,
+        "recent": SourceImport.objects.filter(study=study).defer("content")[:10],
+    }
+    return render(request, "negotiations/source_import.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    staged = get_object_or_404(SourceImport, study=study, pk=import_id)
+    if request.method == "POST":
+        if staged.status != ImportStatus.PREVIEWED:
+            messages.error(request, "This file was already imported or refused.")
+            return redirect("negotiations:source_import", slug=study.slug)
+        report = services.source_import_confirm(source_import=staged, actor=request.user)
+        if report.ok:
+            messages.success(request, f"Imported {report.n_imported:,} sources.")
+            return redirect(
+                reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
+            )
+    else:
+        report = services.sources_import(
+            study=study,
+            filename=staged.filename,
+            content=bytes(staged.content),
+            actor=request.user,
+            dry_run=True,
+            create_missing=staged.create_missing,
+        )
+    context = {"study": study, "membership": membership, "staged": staged, "report": report}
+    return render(request, "negotiations/source_import_preview.html", context)
+
+
+# Exports -----------------------------------------------------------------------------------------
+
+
+def _csv_response(filename: str, lines) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def export_sources(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    study, _ = study_for_member(request, slug)
+    stamp = timezone.now().strftime("%Y%m%d")
+    return _csv_response(
+        f"{study.slug}-sources-{stamp}.csv",
+        exports.csv_lines(exports.SOURCE_COLUMNS, exports.source_rows(study=study)),
+    )
+
+
+@require_GET
+def export_codings(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    study, membership = study_for_member(request, slug)
+    codings = selectors.coding_list_visible_to(study=study, user=request.user, role=membership.role)
+    stamp = timezone.now().strftime("%Y%m%d")
+    return _csv_response(
+        f"{study.slug}-codings-{stamp}.csv",
+        exports.csv_lines(
+            exports.CODING_COLUMNS, exports.coding_rows(codings=codings, study=study)
+        ),
+    )
+
+
+@require_GET
+def exports_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    context = {"study": study, "membership": membership}
+    return render(request, "negotiations/exports.html", context)

@@ -1,0 +1,183 @@
+"""Every study page against anonymous, non-member, reader, coder, supervisor and owner."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from negotiations.models import Code, CodeSet, Membership, Negotiation, Phase, Source
+from tests.factories import NegotiationFactory, PhaseFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "outsider", "reader", "coder", "supervisor", "owner"]
+
+
+@pytest.fixture
+def objects(members):
+    negotiation = NegotiationFactory(study=members.study)
+    phase = PhaseFactory(negotiation=negotiation)
+    source = SourceFactory(study=members.study, negotiation=negotiation)
+    code = Code.objects.filter(study=members.study).first()
+    code_set = CodeSet.objects.filter(study=members.study).first()
+    member = Membership.objects.get(study=members.study, user=members.coder2)
+    return {
+        "slug": members.study.slug,
+        "negotiation_id": negotiation.pk,
+        "phase_id": phase.pk,
+        "source_id": source.pk,
+        "code_id": code.pk,
+        "code_set_id": code_set.pk,
+        "member_id": member.pk,
+    }
+
+
+def url(name: str, objects: dict, *keys: str) -> str:
+    return reverse(f"negotiations:{name}", kwargs={k: objects[k] for k in ("slug", *keys)})
+
+
+# Pages every member may read.
+READ_PAGES = [
+    ("study_detail", ()),
+    ("member_list", ()),
+    ("party_list", ()),
+    ("negotiation_list", ()),
+    ("codebook", ()),
+    ("codebook_css", ()),
+    ("codebook_versions", ()),
+    ("source_list", ()),
+    ("source_detail", ("source_id",)),
+    ("exports", ()),
+    ("export_sources", ()),
+    ("export_codings", ()),
+]
+
+# Pages (GET) only owners and supervisors may open.
+MANAGE_PAGES = [
+    ("study_settings", ()),
+    ("negotiation_create", ()),
+    ("negotiation_edit", ("negotiation_id",)),
+    ("code_create", ()),
+    ("code_edit", ("code_id",)),
+    ("source_create", ()),
+    ("source_edit", ("source_id",)),
+    ("source_import", ()),
+]
+
+# Writes only owners and supervisors may make; the data sent would be valid for them.
+MANAGE_POSTS = [
+    ("study_settings", (), {"name": "Renamed", "blind_coding": "on"}),
+    ("member_add", (), {"identifier": "nora", "role": "reader"}),
+    ("member_update", ("member_id",), {"role": "reader"}),
+    ("member_remove", ("member_id",), {}),
+    ("party_list", (), {"code": "EU", "name": "European Union"}),
+    ("negotiation_create", (), {"name": "New talks"}),
+    ("negotiation_edit", ("negotiation_id",), {"name": "Renamed talks"}),
+    ("phase_create", ("negotiation_id",), {"name": "Talks", "kind": "negotiation"}),
+    ("phase_update", ("negotiation_id", "phase_id"), {"name": "X", "kind": "agreement"}),
+    ("event_create", ("negotiation_id",), {"date": "1994-10-21", "title": "Signed"}),
+    ("code_create", (), {}),
+    ("code_edit", ("code_id",), {}),
+    ("code_remove", ("code_id",), {}),
+    ("code_set_toggle", ("code_set_id",), {"enabled": "0"}),
+    ("source_create", (), {"title": "x", "text": "y"}),
+    ("source_edit", ("source_id",), {"title": "x"}),
+    ("source_text", ("source_id",), {"text": "A new text."}),
+    ("source_delete", ("source_id",), {}),
+    ("source_import", (), {}),
+]
+
+
+def expected_read(role: str) -> int:
+    return {"anonymous": 302, "outsider": 404}.get(role, 200)
+
+
+def expected_manage(role: str) -> set[int]:
+    if role == "anonymous":
+        return {302}
+    if role == "outsider":
+        return {404}
+    if role in ("reader", "coder"):
+        return {403}
+    return {200, 302, 422}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "keys"), READ_PAGES)
+def test_read_pages(clients, objects, role, name, keys):
+    response = clients[role].get(url(name, objects, *keys))
+    assert response.status_code == expected_read(role)
+    if role == "anonymous":
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "keys"), MANAGE_PAGES)
+def test_manage_pages(clients, objects, role, name, keys):
+    response = clients[role].get(url(name, objects, *keys))
+    assert response.status_code in expected_manage(role)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "outsider", "reader", "coder"])
+@pytest.mark.parametrize(("name", "keys", "data"), MANAGE_POSTS)
+def test_manage_posts_refused_and_nothing_changes(
+    clients, members, objects, role, name, keys, data
+):
+    before = (
+        Source.objects.count(),
+        Negotiation.objects.count(),
+        Phase.objects.count(),
+        Membership.objects.count(),
+        Code.objects.filter(archived=False).count(),
+        CodeSet.objects.filter(enabled=True).count(),
+    )
+    study_name = members.study.name
+    response = clients[role].post(url(name, objects, *keys), data)
+    assert response.status_code in expected_manage(role)
+    after = (
+        Source.objects.count(),
+        Negotiation.objects.count(),
+        Phase.objects.count(),
+        Membership.objects.count(),
+        Code.objects.filter(archived=False).count(),
+        CodeSet.objects.filter(enabled=True).count(),
+    )
+    assert after == before
+    members.study.refresh_from_db()
+    assert members.study.name == study_name
+
+
+@pytest.mark.parametrize(("name", "keys", "data"), MANAGE_POSTS)
+def test_manage_posts_allowed_for_supervisor(clients, objects, name, keys, data):
+    response = clients["supervisor"].post(url(name, objects, *keys), data)
+    assert response.status_code in {200, 302, 422}
+
+
+def test_objects_of_another_study_are_404(clients, members, objects):
+    other = SourceFactory()  # a source in a study nobody here belongs to
+    response = clients["supervisor"].get(
+        reverse("negotiations:source_detail", args=[members.study.slug, other.pk])
+    )
+    assert response.status_code == 404
+    response = clients["supervisor"].post(
+        reverse("negotiations:source_delete", args=[members.study.slug, other.pk])
+    )
+    assert response.status_code == 404
+    assert Source.objects.filter(pk=other.pk).exists()
+
+
+def test_htmx_partial_request_is_checked_too(clients, objects):
+    """A client may ask for a partial directly: the view still checks the role."""
+    response = clients["outsider"].get(url("source_list", objects), headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    response = clients["coder"].post(
+        url("member_update", objects, "member_id"),
+        {"role": "owner"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 403
+
+
+def test_home_requires_login(clients):
+    assert clients["anonymous"].get(reverse("home")).status_code == 302
+    assert clients["outsider"].get(reverse("home")).status_code == 200
