@@ -204,7 +204,40 @@ def _guess(data: bytes) -> tuple[str, str]:
         tied = candidate.chaos == best.chaos and candidate.coherence == best.coherence
         if tied and "cp1252" in candidate.could_be_from_charset:
             return _checked(data.decode("cp1252"), "cp1252")
-    return _checked(str(best), codecs.lookup(best.encoding).name)
+    name = codecs.lookup(best.encoding).name
+    # DOS code pages (cp437, cp775, cp850...) are hardly ever what a file made today uses, yet
+    # short Western text often looks "coherent" in them; Windows-1252 decodes such files right.
+    if name in _DOS_CODEPAGES:
+        try:
+            return _checked(data.decode("cp1252"), "cp1252")
+        except UnicodeDecodeError:
+            pass
+    return _checked(str(best), name)
+
+
+_DOS_CODEPAGES = frozenset(
+    f"cp{n}"
+    for n in (
+        437,
+        720,
+        737,
+        775,
+        850,
+        852,
+        855,
+        856,
+        857,
+        858,
+        860,
+        861,
+        862,
+        863,
+        864,
+        865,
+        866,
+        869,
+    )
+)
 
 
 def _checked(text: str, encoding: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from negotiations.models import (
     Code,
     CodeSet,
+    Membership,
     Negotiation,
     Party,
     Phase,
@@ -18,9 +19,12 @@ from negotiations.models import (
     Role,
     Source,
     SourceType,
+    Stance,
+    Strength,
     Study,
 )
 from negotiations.selectors import SOURCE_SORTS, SourceFilters
+from negotiations.services import size_limit_text
 
 
 class DateInput(forms.DateInput):
@@ -216,8 +220,8 @@ class SourceCreateForm(SourceMetadataForm):
             raise ValidationError("Paste the text or choose a file, not both.")
         upload = data.get("file")
         if upload is not None and upload.size > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
-            limit_mb = settings.TRUSTCODER_MAX_UPLOAD_BYTES / (1024 * 1024)
-            self.add_error("file", f"The file is larger than the {limit_mb:g} MB limit.")
+            limit = size_limit_text(settings.TRUSTCODER_MAX_UPLOAD_BYTES)
+            self.add_error("file", f"The file is larger than the {limit} limit.")
         return data
 
 
@@ -235,8 +239,8 @@ class SourceImportForm(forms.Form):
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
-            limit_mb = settings.TRUSTCODER_MAX_UPLOAD_BYTES / (1024 * 1024)
-            raise ValidationError(f"The file is larger than the {limit_mb:g} MB limit.")
+            limit = size_limit_text(settings.TRUSTCODER_MAX_UPLOAD_BYTES)
+            raise ValidationError(f"The file is larger than the {limit} limit.")
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise ValidationError("Upload a .csv or .xlsx file.")
         return upload
@@ -269,6 +273,9 @@ class SourceFilterForm(StudyObjectsMixin, forms.Form):
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limit_to_study(study)
+        self.fields["negotiation"].empty_label = "Any negotiation"
+        self.fields["phase"].empty_label = "Any phase"
+        self.fields["party"].empty_label = "Any party"
 
     def filters(self) -> SourceFilters:
         if not self.is_valid():
@@ -288,3 +295,82 @@ class SourceFilterForm(StudyObjectsMixin, forms.Form):
 
 
 PHASE_KIND_CHOICES = PhaseKind.choices
+
+
+class ErrorTextMixin:
+    def error_text(self) -> str:
+        parts = []
+        for field, errors in self.errors.items():  # type: ignore[attr-defined]
+            label = "" if field == "__all__" else f"{field}: "
+            parts.append(label + " ".join(errors))
+        return "; ".join(parts)
+
+
+class CodingEditForm(ErrorTextMixin, forms.Form):
+    code = forms.ModelChoiceField(queryset=Code.objects.none())
+    stance = forms.ChoiceField(choices=Stance.choices)
+    demonstrating_party = forms.ModelChoiceField(queryset=Party.objects.none())
+    strength = forms.ChoiceField(choices=[("", "—"), *Strength.choices], required=False)
+    memo = forms.CharField(required=False, max_length=5000)
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].queryset = Code.objects.filter(study=study).select_related("code_set")
+        self.fields["demonstrating_party"].queryset = Party.objects.filter(study=study)
+
+
+class CodingForm(CodingEditForm):
+    start = forms.IntegerField(min_value=0)
+    end = forms.IntegerField(min_value=1)
+    # Not stripped: the quote must equal the source text exactly, whitespace included.
+    quote = forms.CharField(strip=False, max_length=2_000_000)
+
+
+class CodingSentencesForm(CodingEditForm):
+    segments = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, study=study, **kwargs)
+        # Any index is accepted here; the service checks it against the source's segments.
+        submitted = self.data.getlist("segments") if hasattr(self.data, "getlist") else []
+        self.fields["segments"].choices = [(v, v) for v in submitted]
+
+
+class AssignmentBulkForm(SourceFilterForm):
+    coders = forms.ModelMultipleChoiceField(
+        queryset=Membership.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    mode = forms.ChoiceField(
+        choices=[
+            ("share", "Each source to one coder, a share double-coded by a second"),
+            ("all", "Every source to every chosen coder"),
+        ],
+        initial="share",
+        widget=forms.RadioSelect,
+    )
+    share = forms.IntegerField(
+        min_value=0, max_value=100, initial=20, label="Double-coded share (%)"
+    )
+    seed = forms.IntegerField(
+        initial=1, help_text="The same seed and sources give the same assignment."
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, study=study, **kwargs)
+        self.fields["coders"].queryset = Membership.objects.filter(
+            study=study, role=Role.CODER
+        ).select_related("user")
+        self.fields["coders"].label_from_instance = lambda m: m.user.username
+        del self.fields["sort"]
+
+    def filters(self) -> SourceFilters:
+        data = self.cleaned_data
+        return SourceFilters(
+            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
+            phase=data["phase"].pk if data.get("phase") else None,
+            party=data["party"].pk if data.get("party") else None,
+            source_type=data.get("source_type") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            q=data.get("q") or "",
+        )

@@ -93,8 +93,17 @@ class SourceResource(resources.ModelResource):
         clean_model_instances = False
         report_skipped = False
 
-    def __init__(self, *, study: Study, actor: User | None, create_missing: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        study: Study,
+        actor: User | None,
+        create_missing: bool = False,
+        line_numbers: list[int] | None = None,
+    ) -> None:
         super().__init__()
+        # Spreadsheet row of each data row (header = row 1), for messages naming another row.
+        self.line_numbers = line_numbers or []
         self.study = study
         self.actor = actor
         self.create_missing = create_missing
@@ -166,6 +175,11 @@ class SourceResource(resources.ModelResource):
                     "negotiation_id", "party_id"
                 )
             )
+
+    def _line(self, row_number: int) -> int:
+        if 0 < row_number <= len(self.line_numbers):
+            return self.line_numbers[row_number - 1]
+        return row_number + 1
 
     def init_instance(self, row: Any = None) -> Source:
         return Source(study=self.study, created_by=self.actor)
@@ -346,7 +360,9 @@ class SourceResource(resources.ModelResource):
                     ValidationError(f"The same text is already in the study as {seen}.")
                 )
             else:
-                self._digests[digest] = f"row {kwargs.get('row_number', 0) + 1} of this file"
+                self._digests[digest] = (
+                    f"row {self._line(kwargs.get('row_number', 0))} of this file"
+                )
         if errors:
             raise ValidationError(errors)
 

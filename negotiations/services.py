@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -43,6 +44,7 @@ from negotiations.models import (
     Source,
     SourceImport,
     Stance,
+    Strength,
     Study,
 )
 from negotiations.text import normalise_text, split_sentences
@@ -678,6 +680,137 @@ def assignment_reopen(*, assignment: Assignment) -> Assignment:
     return assignment
 
 
+@dataclass(frozen=True)
+class AssignmentPlan:
+    """What a bulk assignment created: new assignments per coder and the double-coded sources."""
+
+    created: dict[str, int]
+    n_sources: int
+    n_double_coded: int
+
+
+def plan_assignments(
+    *,
+    source_ids: list[int],
+    coder_ids: list[int],
+    mode: str,
+    share: float = 0.2,
+    seed: int = 0,
+) -> list[tuple[int, int]]:
+    """(source, coder) pairs: every source to every coder (mode "all"), or each source to one
+    coder with `share` of them double-coded by a second (mode "share").
+
+    Loads are balanced (they differ by at most one assignment) and the plan depends only on the
+    ids and the seed, so the same request gives the same plan.
+    """
+    sources = sorted(source_ids)
+    coders = sorted(coder_ids)
+    if not sources or not coders:
+        return []
+    if mode == "all":
+        return [(s, c) for s in sources for c in coders]
+    if not 0 <= share <= 1:
+        raise ValidationError({"share": "The share of double-coded sources is between 0 and 1."})
+    rng = random.Random(seed)
+    order = sources[:]
+    rng.shuffle(order)
+    coder_order = coders[:]
+    rng.shuffle(coder_order)
+    load = dict.fromkeys(coders, 0)
+    pairs: list[tuple[int, int]] = []
+    first: dict[int, int] = {}
+    for i, source in enumerate(order):
+        coder = coder_order[i % len(coder_order)]
+        first[source] = coder
+        load[coder] += 1
+        pairs.append((source, coder))
+    if len(coders) > 1:
+        n_double = round(share * len(order))
+        doubles = order[:]
+        rng.shuffle(doubles)
+        for source in doubles[:n_double]:
+            candidates = [c for c in coder_order if c != first[source]]
+            second = min(candidates, key=lambda c: (load[c], coder_order.index(c)))
+            load[second] += 1
+            pairs.append((source, second))
+    return pairs
+
+
+@transaction.atomic
+def assignments_bulk_create(
+    *,
+    study: Study,
+    sources: Iterable[Source],
+    coders: Iterable[User],
+    mode: str,
+    share: float,
+    seed: int,
+    assigned_by: User,
+) -> AssignmentPlan:
+    """Assign sources to coders in bulk; existing assignments are kept, never duplicated."""
+    coders = list(coders)
+    coder_ids = set(
+        Membership.objects.filter(
+            study=study, role=Role.CODER, user__in=[c.pk for c in coders]
+        ).values_list("user_id", flat=True)
+    )
+    if len(coder_ids) != len({c.pk for c in coders}):
+        raise ValidationError({"coders": "Every chosen person must be a coder in this study."})
+    source_ids = [s.pk for s in sources if s.study_id == study.pk]
+    pairs = plan_assignments(
+        source_ids=source_ids, coder_ids=sorted(coder_ids), mode=mode, share=share, seed=seed
+    )
+    existing = set(
+        Assignment.objects.filter(source_id__in=source_ids).values_list("source_id", "coder_id")
+    )
+    new = [pair for pair in pairs if pair not in existing]
+    Assignment.objects.bulk_create(
+        [Assignment(source_id=s, coder_id=c, assigned_by=assigned_by) for s, c in new],
+        batch_size=1000,
+    )
+    names = dict(get_user_model().objects.filter(pk__in=coder_ids).values_list("pk", "username"))
+    created: dict[str, int] = dict.fromkeys(sorted(names.values()), 0)
+    for _, coder in new:
+        created[names[coder]] += 1
+    per_source: dict[int, int] = {}
+    for source, _ in pairs:
+        per_source[source] = per_source.get(source, 0) + 1
+    return AssignmentPlan(
+        created=created,
+        n_sources=len(source_ids),
+        n_double_coded=sum(1 for n in per_source.values() if n > 1),
+    )
+
+
+def _open_assignment(*, source: Source, coder: User) -> Assignment:
+    """The coder's assignment on the source, locked; refuses unassigned or submitted work."""
+    assignment = Assignment.objects.select_for_update().filter(source=source, coder=coder).first()
+    if assignment is None:
+        raise PermissionDenied("This source is not assigned to you.")
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        raise ValidationError(
+            "You have submitted this source; a supervisor can reopen it if it needs changes."
+        )
+    return assignment
+
+
+def _check_coding_fields(
+    *, source: Source, code: Code, stance: str, demonstrating_party: Party, strength: str
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if code.study_id != source.study_id:
+        errors["code"] = "This code belongs to another study."
+    elif code.archived or not code.code_set.enabled:
+        errors["code"] = "This code is not in use."
+    if demonstrating_party.study_id != source.study_id:
+        errors["demonstrating_party"] = "This party belongs to another study."
+    if stance not in Stance.values:
+        errors["stance"] = f"Stance must be one of {', '.join(Stance.values)}."
+    if strength and strength not in Strength.values:
+        errors["strength"] = f"Strength must be one of {', '.join(Strength.values)} or empty."
+    return errors
+
+
 @transaction.atomic
 def coding_create(
     *,
@@ -695,9 +828,17 @@ def coding_create(
     """Save a tagged passage after checking its span against the source text.
 
     The quote sent by the page must equal `text[start:end]`: a page showing stale text or a
-    browser that counted offsets differently gets a clear error rather than a wrong span.
+    browser that counted offsets differently gets a clear error rather than a wrong span. Only the
+    coder's own, unsubmitted assignment can take codings.
     """
-    errors: dict[str, str] = {}
+    assignment = _open_assignment(source=source, coder=coder)
+    errors = _check_coding_fields(
+        source=source,
+        code=code,
+        stance=stance,
+        demonstrating_party=demonstrating_party,
+        strength=strength,
+    )
     if not (0 <= start < end <= len(source.text)):
         errors["start"] = (
             f"The passage [{start}:{end}] is empty or outside the text "
@@ -708,14 +849,6 @@ def coding_create(
             "The selected text does not match the source at these positions; "
             "reload the page and select the passage again."
         )
-    if code.study_id != source.study_id:
-        errors["code"] = "This code belongs to another study."
-    elif code.archived:
-        errors["code"] = "This code is archived."
-    if demonstrating_party.study_id != source.study_id:
-        errors["demonstrating_party"] = "This party belongs to another study."
-    if stance not in Stance.values:
-        errors["stance"] = f"Stance must be one of {', '.join(Stance.values)}."
     if errors:
         raise ValidationError(errors)
     coding = Coding(
@@ -732,10 +865,106 @@ def coding_create(
     )
     coding.full_clean(exclude=["source", "coder", "code", "demonstrating_party"])
     coding.save()
-    Assignment.objects.filter(source=source, coder=coder, status=AssignmentStatus.ASSIGNED).update(
-        status=AssignmentStatus.IN_PROGRESS
-    )
+    if assignment.status == AssignmentStatus.ASSIGNED:
+        assignment.status = AssignmentStatus.IN_PROGRESS
+        assignment.save(update_fields=["status"])
     return coding
+
+
+@transaction.atomic
+def coding_update(
+    *,
+    coding: Coding,
+    coder: User,
+    code: Code,
+    stance: str,
+    demonstrating_party: Party,
+    strength: str = "",
+    memo: str = "",
+) -> Coding:
+    """Change a coding's code, stance, party, strength or memo; its span stays."""
+    if coding.coder_id != coder.pk:
+        raise PermissionDenied("You can only change your own codings.")
+    _open_assignment(source=coding.source, coder=coder)
+    errors = _check_coding_fields(
+        source=coding.source,
+        code=code,
+        stance=stance,
+        demonstrating_party=demonstrating_party,
+        strength=strength,
+    )
+    if errors:
+        raise ValidationError(errors)
+    coding.code = code
+    coding.stance = stance
+    coding.demonstrating_party = demonstrating_party
+    coding.strength = strength
+    coding.memo = memo
+    coding.full_clean(exclude=["source", "coder", "code", "demonstrating_party"])
+    coding.save()
+    return coding
+
+
+@transaction.atomic
+def coding_delete(*, coding: Coding, coder: User) -> dict[str, Any]:
+    """Delete one of the coder's codings; returns its fields so that the page can undo it."""
+    if coding.coder_id != coder.pk:
+        raise PermissionDenied("You can only delete your own codings.")
+    _open_assignment(source=coding.source, coder=coder)
+    restorable = {
+        "code": coding.code_id,
+        "start": coding.start,
+        "end": coding.end,
+        "stance": coding.stance,
+        "demonstrating_party": coding.demonstrating_party_id,
+        "strength": coding.strength,
+        "memo": coding.memo,
+    }
+    coding.delete()
+    return restorable
+
+
+@transaction.atomic
+def codings_create_for_segments(
+    *,
+    source: Source,
+    coder: User,
+    segment_indexes: Iterable[int],
+    code: Code,
+    stance: str,
+    demonstrating_party: Party,
+    strength: str = "",
+    memo: str = "",
+) -> list[Coding]:
+    """Code whole sentences (the page without JavaScript): one coding per run of adjacent ones."""
+    wanted = sorted(set(segment_indexes))
+    segments = {s.index: s for s in Segment.objects.filter(source=source, index__in=wanted)}
+    if not wanted or len(segments) != len(wanted):
+        raise ValidationError({"segments": "Choose one or more sentences of this source."})
+    groups: list[list[Segment]] = []
+    for index in wanted:
+        if groups and groups[-1][-1].index == index - 1:
+            groups[-1].append(segments[index])
+        else:
+            groups.append([segments[index]])
+    codings = []
+    for group in groups:
+        start, end = group[0].start, group[-1].end
+        codings.append(
+            coding_create(
+                source=source,
+                coder=coder,
+                code=code,
+                start=start,
+                end=end,
+                quote=source.text[start:end],
+                stance=stance,
+                demonstrating_party=demonstrating_party,
+                strength=strength,
+                memo=memo,
+            )
+        )
+    return codings
 
 
 # Bulk import of statements -----------------------------------------------------------------------
@@ -767,8 +996,30 @@ class ImportReport:
         return not self.problems
 
 
-def _read_dataset(filename: str, content: bytes) -> Any:
-    """Read a CSV or XLSX file into a tablib Dataset; ValidationError with the line if it fails."""
+class ImportFileError(Exception):
+    """A file that cannot be read as rows at all, with where the problem is."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.problem = ImportProblem(message=message, row=row)
+
+
+def size_limit_text(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):g} MB"
+    return f"{max(1, round(limit / 1024)):,} KB"
+
+
+def _blank(cells: Iterable[Any]) -> bool:
+    return not any(cell is not None and str(cell).strip() for cell in cells)
+
+
+def _read_dataset(filename: str, content: bytes) -> tuple[Any, list[int]]:
+    """Read a CSV or XLSX file into a tablib Dataset of its non-blank rows.
+
+    Returns the dataset and, for each of its rows, the row number a spreadsheet shows (the
+    header is row 1), so that problems point at the right row even after blank rows.
+    """
     import csv
     import io
     import zipfile
@@ -778,62 +1029,76 @@ def _read_dataset(filename: str, content: bytes) -> Any:
     from negotiations.extract import ExtractionError, decode_text
 
     if not content:
-        raise ValidationError("The file is empty.")
-    if len(content) > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
-        limit_mb = settings.TRUSTCODER_MAX_UPLOAD_BYTES / (1024 * 1024)
-        raise ValidationError(f"The file is larger than the {limit_mb:g} MB limit.")
+        raise ImportFileError("The file is empty.")
+    limit = settings.TRUSTCODER_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise ImportFileError(f"The file is larger than the {size_limit_text(limit)} limit.")
     lower = filename.lower()
     if lower.endswith(".xlsx"):
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
                 unpacked = sum(info.file_size for info in archive.infolist())
         except zipfile.BadZipFile:
-            raise ValidationError("This .xlsx file is damaged or not a spreadsheet.") from None
+            raise ImportFileError("This .xlsx file is damaged or not a spreadsheet.") from None
         if unpacked > 100 * 1024 * 1024 or unpacked > 200 * len(content):
-            raise ValidationError("This .xlsx unpacks to far more than its size; refusing it.")
+            raise ImportFileError("This .xlsx unpacks to far more than its size; refusing it.")
         try:
-            dataset = tablib.Dataset().load(io.BytesIO(content), format="xlsx")
+            sheet = tablib.Dataset().load(io.BytesIO(content), format="xlsx")
         except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-            raise ValidationError(f"This .xlsx file could not be read ({exc}).") from None
-        return dataset
-    if not lower.endswith(".csv"):
-        raise ValidationError("Upload a .csv or .xlsx file.")
-    try:
-        text, _encoding = decode_text(content)
-    except ExtractionError as exc:
-        raise ValidationError(str(exc)) from None
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise ValidationError("The file has no header row.")
-    header = rows[0]
-    dataset = tablib.Dataset(headers=header)
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines at the end of hand-edited files
+            raise ImportFileError(f"This .xlsx file could not be read ({exc}).") from None
+        header = list(sheet.headers or [])
+        records = [(number, list(cells)) for number, cells in enumerate(sheet, start=2)]
+    elif lower.endswith(".csv"):
+        try:
+            text, _encoding = decode_text(content)
+        except ExtractionError as exc:
+            raise ImportFileError(str(exc)) from None
+        try:
+            rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+        except csv.Error as exc:
+            raise ImportFileError(f"The file is not valid CSV ({exc}).") from None
+        if not rows:
+            raise ImportFileError("The file has no header row.")
+        header = rows[0]
+        records = list(enumerate(rows[1:], start=2))
+    else:
+        raise ImportFileError("Upload a .csv or .xlsx file.")
+    if _blank(header):
+        raise ImportFileError("The file has no header row.", row=1)
+    dataset = tablib.Dataset(headers=[str(h or "") for h in header])
+    line_numbers = []
+    for number, cells in records:
+        if _blank(cells):
+            continue  # blank lines, and rows a spreadsheet formatted but never filled
         if len(cells) != len(header):
-            raise ValidationError(
-                f"Row {number} has {len(cells)} cells but the header has {len(header)}; "
-                "check its quotes and commas."
+            raise ImportFileError(
+                f"This row has {len(cells)} cells but the header has {len(header)}; "
+                "check its quotes and commas.",
+                row=number,
             )
         dataset.append(cells)
-    return dataset
+        line_numbers.append(number)
+    return dataset, line_numbers
 
 
-def _problems_from_result(result: Any) -> list[ImportProblem]:
+def _problems_from_result(result: Any, line_numbers: list[int]) -> list[ImportProblem]:
+    def line(number: int) -> int:
+        return line_numbers[number - 1] if 0 < number <= len(line_numbers) else number + 1
+
     problems = [ImportProblem(message=str(error.error)) for error in result.base_errors]
     for invalid in result.invalid_rows:
         for column, messages in invalid.error_dict.items():
             for message in messages:
                 problems.append(
                     ImportProblem(
-                        row=invalid.number + 1,
+                        row=line(invalid.number),
                         column="" if column == "__all__" else column,
                         message=str(message),
                     )
                 )
     for number, errors in result.row_errors():
         for error in errors:
-            problems.append(ImportProblem(row=number + 1, message=str(error.error)))
+            problems.append(ImportProblem(row=line(number), message=str(error.error)))
     return sorted(problems, key=lambda p: (p.row or 0, p.column))
 
 
@@ -855,9 +1120,9 @@ def sources_import(
 
     report = ImportReport(filename=filename, dry_run=dry_run, problems=[], preview=[], created=[])
     try:
-        dataset = _read_dataset(filename, content)
-    except ValidationError as exc:
-        report.problems = [ImportProblem(message=m) for m in exc.messages]
+        dataset, line_numbers = _read_dataset(filename, content)
+    except ImportFileError as exc:
+        report.problems = [exc.problem]
         return report
     report.n_rows = len(dataset)
     if report.n_rows == 0:
@@ -870,7 +1135,9 @@ def sources_import(
             )
         ]
         return report
-    resource = SourceResource(study=study, actor=actor, create_missing=create_missing)
+    resource = SourceResource(
+        study=study, actor=actor, create_missing=create_missing, line_numbers=line_numbers
+    )
 
     class _Rollback(Exception):
         pass
@@ -890,7 +1157,7 @@ def sources_import(
                     rollback_on_validation_errors=True,
                 )
             )
-            report.problems = _problems_from_result(result)
+            report.problems = _problems_from_result(result, line_numbers)
             if report.problems:
                 raise _Rollback
     except _Rollback:

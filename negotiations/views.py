@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import (
     Http404,
@@ -14,14 +14,19 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from negotiations import exports, selectors, services
-from negotiations.access import MANAGERS, study_for_member
+from negotiations.access import CODERS, MANAGERS, study_for_member
 from negotiations.extract import ExtractionError, extract_text
 from negotiations.forms import (
+    AssignmentBulkForm,
     CodeForm,
+    CodingEditForm,
+    CodingForm,
+    CodingSentencesForm,
     EventForm,
     MemberAddForm,
     MemberRoleForm,
@@ -36,9 +41,13 @@ from negotiations.forms import (
     StudyForm,
     StudySettingsForm,
 )
+from negotiations.highlight import Span, render_text_html
 from negotiations.models import (
+    Assignment,
+    AssignmentStatus,
     Code,
     CodeSet,
+    Coding,
     Event,
     ImportStatus,
     Membership,
@@ -47,6 +56,8 @@ from negotiations.models import (
     Role,
     Source,
     SourceImport,
+    Stance,
+    Strength,
 )
 
 
@@ -754,3 +765,269 @@ def exports_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     study, membership = study_for_member(request, slug)
     context = {"study": study, "membership": membership}
     return render(request, "negotiations/exports.html", context)
+
+
+# Coding ------------------------------------------------------------------------------------------
+
+
+def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int) -> dict:
+    layer = request.GET.get("layer") or request.POST.get("layer") or "mine"
+    try:
+        data = selectors.coding_page(
+            study=study,
+            source_id=source_id,
+            user=request.user,
+            role=membership.role,
+            layer=layer,
+        )
+    except Source.DoesNotExist:
+        raise Http404("No such source.") from None
+    if membership.role == Role.CODER and data.assignment is None:
+        raise PermissionDenied("This source is not assigned to you.")
+    source = data.source
+    text_html = render_text_html(
+        source.text,
+        data.segments,
+        (Span(c.pk, c.start, c.end, c.code_id, c.stance) for c in data.codings),
+    )
+    code_sets = {}
+    for code in data.codes:
+        code_sets.setdefault(code.code_set, []).append(code)
+    return {
+        "study": study,
+        "membership": membership,
+        "page": data,
+        "source": source,
+        "text_html": mark_safe(text_html),
+        "code_sets": code_sets,
+        "strengths": Strength.choices,
+        "stances": Stance.choices,
+        "sentence_mode": request.GET.get("mode") == "sentences",
+        "sentences": [(i, source.text[a:b]) for i, (a, b) in enumerate(data.segments)]
+        if request.GET.get("mode") == "sentences"
+        else [],
+    }
+
+
+def _workspace(request: HtmxHttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, "negotiations/coding.html#workspace", context, status=status)
+
+
+def _coding_url(study, source_id: int, layer: str = "") -> str:
+    url = reverse("negotiations:coding_page", args=[study.slug, source_id])
+    return f"{url}?layer={layer}" if layer else url
+
+
+@require_GET
+def coding_page(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    """A source's coding page: the text with highlights, the codebook and the coder's codings."""
+    study, membership = study_for_member(request, slug)
+    context = _coding_context(request, study, membership, source_id)
+    if request.htmx:
+        return _workspace(request, context)
+    return render(request, "negotiations/coding.html", context)
+
+
+def _coding_post_response(
+    request: HtmxHttpRequest, study, membership, source_id: int, error: str = "", undo=None
+) -> HttpResponse:
+    if error:
+        messages.error(request, error)
+    if not request.htmx:
+        return redirect(_coding_url(study, source_id))
+    context = _coding_context(request, study, membership, source_id)
+    context["undo"] = undo
+    return _workspace(request, context, status=422 if error else 200)
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+@require_POST
+def coding_create(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, CODERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    form = CodingForm(request.POST, study=study)
+    if not form.is_valid():
+        return _coding_post_response(request, study, membership, source_id, form.error_text())
+    data = form.cleaned_data
+    try:
+        coding = services.coding_create(
+            source=source,
+            coder=request.user,
+            code=data["code"],
+            start=data["start"],
+            end=data["end"],
+            quote=data["quote"],
+            stance=data["stance"],
+            demonstrating_party=data["demonstrating_party"],
+            strength=data["strength"],
+            memo=data["memo"],
+        )
+    except ValidationError as exc:
+        return _coding_post_response(request, study, membership, source_id, _error_text(exc))
+    messages.success(
+        request, f"Saved {coding.code.name} ({coding.stance}, {coding.demonstrating_party.code})."
+    )
+    return _coding_post_response(request, study, membership, source_id)
+
+
+@require_POST
+def coding_sentences(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    """Code whole sentences chosen from a list: the page without JavaScript."""
+    study, _membership = study_for_member(request, slug, CODERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    form = CodingSentencesForm(request.POST, study=study)
+    if not form.is_valid():
+        messages.error(request, form.error_text())
+        return redirect(_coding_url(study, source_id) + "?mode=sentences")
+    data = form.cleaned_data
+    try:
+        codings = services.codings_create_for_segments(
+            source=source,
+            coder=request.user,
+            segment_indexes=data["segments"],
+            code=data["code"],
+            stance=data["stance"],
+            demonstrating_party=data["demonstrating_party"],
+            strength=data["strength"],
+            memo=data["memo"],
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Saved {len(codings)} coding{'s' if len(codings) != 1 else ''}.")
+    return redirect(
+        reverse("negotiations:coding_page", args=[study.slug, source_id]) + "?mode=sentences"
+    )
+
+
+@require_POST
+def coding_update(request: HtmxHttpRequest, slug: str, coding_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, CODERS)
+    coding = get_object_or_404(
+        Coding.objects.select_related("source"), source__study=study, pk=coding_id
+    )
+    if coding.coder_id != request.user.pk:
+        raise PermissionDenied("You can only change your own codings.")
+    form = CodingEditForm(request.POST, study=study)
+    if not form.is_valid():
+        return _coding_post_response(
+            request, study, membership, coding.source_id, form.error_text()
+        )
+    try:
+        services.coding_update(coding=coding, coder=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        return _coding_post_response(request, study, membership, coding.source_id, _error_text(exc))
+    messages.success(request, "Coding changed.")
+    return _coding_post_response(request, study, membership, coding.source_id)
+
+
+@require_POST
+def coding_delete(request: HtmxHttpRequest, slug: str, coding_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, CODERS)
+    coding = get_object_or_404(
+        Coding.objects.select_related("source", "code", "demonstrating_party"),
+        source__study=study,
+        pk=coding_id,
+    )
+    if coding.coder_id != request.user.pk:
+        raise PermissionDenied("You can only delete your own codings.")
+    source = coding.source
+    try:
+        restorable = services.coding_delete(coding=coding, coder=request.user)
+    except ValidationError as exc:
+        return _coding_post_response(request, study, membership, source.pk, _error_text(exc))
+    restorable["quote"] = source.text[restorable["start"] : restorable["end"]]
+    messages.success(request, f"Deleted {coding.code.name} on “{restorable['quote'][:60]}”.")
+    return _coding_post_response(request, study, membership, source.pk, undo=restorable)
+
+
+@require_POST
+def assignment_submit(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, _membership = study_for_member(request, slug, CODERS)
+    assignment = get_object_or_404(
+        Assignment, source__study=study, source_id=source_id, coder=request.user
+    )
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the confirmation to submit.")
+        return redirect(_coding_url(study, source_id))
+    services.assignment_submit(assignment=assignment)
+    messages.success(request, "Submitted. Your codings of this source now count in agreement.")
+    next_assignment = (
+        selectors.assignment_list_for_coder(study=study, user=request.user)
+        .exclude(status=AssignmentStatus.SUBMITTED)
+        .first()
+    )
+    if next_assignment is not None:
+        return redirect(_coding_url(study, next_assignment.source_id))
+    return redirect("negotiations:my_work", slug=study.slug)
+
+
+@require_POST
+def assignment_reopen(request: HtmxHttpRequest, slug: str, assignment_id: int) -> HttpResponse:
+    study, _membership = study_for_member(request, slug, MANAGERS)
+    assignment = get_object_or_404(Assignment, source__study=study, pk=assignment_id)
+    services.assignment_reopen(assignment=assignment)
+    messages.success(request, f"Reopened for {assignment.coder.username}.")
+    return redirect(_coding_url(study, assignment.source_id, str(assignment.coder_id)))
+
+
+@require_GET
+def my_work(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """A coder's assigned sources with their status, progress and the next one to open."""
+    study, membership = study_for_member(request, slug)
+    assignments = list(selectors.assignment_list_for_coder(study=study, user=request.user))
+    progress = selectors.progress_by_coder(study=study)
+    mine = next((p for p in progress if p.coder_id == request.user.pk), None)
+    study_total = sum(p.total for p in progress)
+    study_submitted = sum(p.submitted for p in progress)
+    next_assignment = next((a for a in assignments if a.status != AssignmentStatus.SUBMITTED), None)
+    context = {
+        "study": study,
+        "membership": membership,
+        "assignments": assignments,
+        "mine": mine,
+        "study_total": study_total,
+        "study_submitted": study_submitted,
+        "next_assignment": next_assignment,
+    }
+    return render(request, "negotiations/my_work.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Supervisors assign sources in bulk from a filter and watch each coder's progress."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = AssignmentBulkForm(request.POST or None, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        sources = selectors.source_list(study=study, filters=form.filters()).only("pk", "study_id")
+        try:
+            plan = services.assignments_bulk_create(
+                study=study,
+                sources=sources,
+                coders=[m.user for m in data["coders"]],
+                mode=data["mode"],
+                share=data["share"] / 100,
+                seed=data["seed"],
+                assigned_by=request.user,
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            made = ", ".join(f"{name}: {n}" for name, n in plan.created.items())
+            messages.success(
+                request,
+                f"{plan.n_sources} sources assigned ({plan.n_double_coded} coded by more than "
+                f"one coder). New assignments: {made}.",
+            )
+            return redirect("negotiations:assignments", slug=study.slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "form": form,
+        "progress": selectors.progress_by_coder(study=study),
+    }
+    return render(request, "negotiations/assignments.html", context)

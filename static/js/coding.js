@@ -1,0 +1,308 @@
+// The coding page: turns a text selection into code-point offsets, snaps it to words, and drives
+// the keyboard. The server renders the text as runs <span data-o="OFFSET">; OFFSET counts Unicode
+// code points, while the DOM counts UTF-16 units, so every conversion happens here, at the edge.
+(function () {
+  "use strict";
+
+  const WORD = /[\p{L}\p{M}\p{N}_]/u;
+  const JOINER = /['’\-‐]/u;
+
+  let chars = null; // the source text as an array of code points
+  let sentenceCursor = -1;
+  let sentenceAnchor = -1;
+
+  const $ = (id) => document.getElementById(id);
+  const textRoot = () => $("text");
+  const form = () => $("coding-form");
+
+  function codePoints(s) {
+    let n = 0;
+    for (const _ of s) n++; // eslint-disable-line no-unused-vars
+    return n;
+  }
+
+  function sourceChars() {
+    if (chars === null) chars = Array.from(textRoot().textContent);
+    return chars;
+  }
+
+  function runOf(node) {
+    const el = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
+    return el ? el.closest("[data-o]") : null;
+  }
+
+  // A DOM boundary point (node, offset) as a code-point offset into the source text.
+  function pointToOffset(node, offset) {
+    const root = textRoot();
+    if (node === root) {
+      if (offset >= root.children.length) return sourceChars().length;
+      return Number(root.children[offset].dataset.o);
+    }
+    const run = runOf(node);
+    if (!run || !root.contains(run)) return null;
+    const base = Number(run.dataset.o);
+    if (node.nodeType === Node.TEXT_NODE) return base + codePoints(node.data.slice(0, offset));
+    return base + (offset > 0 ? codePoints(run.textContent) : 0);
+  }
+
+  function isWordAt(text, i) {
+    if (i < 0 || i >= text.length) return false;
+    if (WORD.test(text[i])) return true;
+    return JOINER.test(text[i]) && i > 0 && WORD.test(text[i - 1]) && i + 1 < text.length && WORD.test(text[i + 1]);
+  }
+
+  function snap(start, end) {
+    const text = sourceChars();
+    if (textRoot().dataset.snap === "1") {
+      while (start > 0 && isWordAt(text, start) && isWordAt(text, start - 1)) start--;
+      while (end < text.length && end > 0 && isWordAt(text, end - 1) && isWordAt(text, end)) end++;
+    }
+    while (start < end && /\s/u.test(text[start])) start++;
+    while (end > start && /\s/u.test(text[end - 1])) end--;
+    return [start, end];
+  }
+
+  // The current selection, clipped to the text, as [start, end] code points (or null).
+  function selectedSpan() {
+    const selection = window.getSelection();
+    const root = textRoot();
+    if (!root || !selection || selection.rangeCount === 0 || selection.isCollapsed) return null;
+    const range = selection.getRangeAt(0).cloneRange();
+    const whole = document.createRange();
+    whole.selectNodeContents(root);
+    if (range.compareBoundaryPoints(Range.END_TO_START, whole) >= 0) return null;
+    if (range.compareBoundaryPoints(Range.START_TO_END, whole) <= 0) return null;
+    if (range.compareBoundaryPoints(Range.START_TO_START, whole) < 0) range.setStart(whole.startContainer, whole.startOffset);
+    if (range.compareBoundaryPoints(Range.END_TO_END, whole) > 0) range.setEnd(whole.endContainer, whole.endOffset);
+    const start = pointToOffset(range.startContainer, range.startOffset);
+    const end = pointToOffset(range.endContainer, range.endOffset);
+    if (start === null || end === null) return null;
+    const [a, b] = snap(Math.min(start, end), Math.max(start, end));
+    return a < b ? [a, b] : null;
+  }
+
+  function setPending(span) {
+    const f = form();
+    if (!f) return;
+    const preview = $("selection-preview");
+    if (!span) {
+      $("id_start").value = "";
+      $("id_end").value = "";
+      $("id_quote").value = "";
+      preview.textContent = "Select a passage in the text (mouse, or j/k for sentences).";
+      preview.classList.remove("ready");
+      return;
+    }
+    const [start, end] = span;
+    const quote = sourceChars().slice(start, end).join("");
+    $("id_start").value = String(start);
+    $("id_end").value = String(end);
+    $("id_quote").value = quote;
+    preview.textContent = `“${quote.length > 160 ? quote.slice(0, 157) + "…" : quote}” [${start}:${end}]`;
+    preview.classList.add("ready");
+  }
+
+  function refreshSelection() {
+    if (textRoot() && textRoot().dataset.canCode === "1") setPending(selectedSpan());
+  }
+
+  // Sentence selection from the keyboard -----------------------------------------------------
+  function sentenceRuns(index) {
+    return textRoot().querySelectorAll(`[data-s="${index}"]`);
+  }
+
+  function lastSentence() {
+    const runs = textRoot().querySelectorAll("[data-s]");
+    return runs.length ? Number(runs[runs.length - 1].dataset.s) : -1;
+  }
+
+  function selectSentences(from, to) {
+    const a = Math.min(from, to);
+    const b = Math.max(from, to);
+    const first = sentenceRuns(a)[0];
+    const lastRuns = sentenceRuns(b);
+    const last = lastRuns[lastRuns.length - 1];
+    if (!first || !last) return;
+    const range = document.createRange();
+    range.setStart(first, 0);
+    range.setEnd(last, last.childNodes.length);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    first.scrollIntoView({ block: "nearest" });
+    refreshSelection();
+  }
+
+  function moveSentence(step, extend) {
+    const max = lastSentence();
+    if (max < 0) return;
+    const next = Math.min(max, Math.max(0, sentenceCursor + step));
+    if (!extend || sentenceAnchor < 0) sentenceAnchor = next;
+    sentenceCursor = next;
+    selectSentences(sentenceAnchor, sentenceCursor);
+  }
+
+  // Form helpers -----------------------------------------------------------------------------
+  function chooseCode(key) {
+    const input = form() && form().querySelector(`input[name="code"][data-key="${CSS.escape(key)}"]`);
+    if (!input) return false;
+    input.checked = true;
+    updateStanceLabels();
+    return true;
+  }
+
+  function updateStanceLabels() {
+    const f = form();
+    const code = f && f.querySelector('input[name="code"]:checked');
+    if (!code) return;
+    f.querySelector('[data-stance-label="for"]').textContent = code.dataset.forLabel;
+    f.querySelector('[data-stance-label="against"]').textContent = code.dataset.againstLabel;
+  }
+
+  function setStance(value) {
+    const input = form() && form().querySelector(`input[name="stance"][value="${value}"]`);
+    if (input) input.checked = true;
+  }
+
+  function cycleSelect(select) {
+    if (!select || select.options.length === 0) return;
+    select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function saveCoding() {
+    const f = form();
+    if (!f) return;
+    if (!$("id_start").value) {
+      $("selection-preview").textContent = "Select a passage first.";
+      return;
+    }
+    if (!f.querySelector('input[name="code"]:checked')) {
+      $("selection-preview").textContent = "Choose a code (its key or a click) first.";
+      return;
+    }
+    performance.mark("coding-save-start");
+    f.requestSubmit();
+  }
+
+  // Tooltips listing the codings on a highlight ------------------------------------------------
+  function showTip(run) {
+    const tip = $("hl-tip");
+    if (!tip) return;
+    const lines = (run.dataset.c || "").split(" ").map((id) => {
+      const item = $(`coding-${id}`);
+      return item ? item.dataset.summary : "";
+    }).filter(Boolean);
+    if (!lines.length) return;
+    tip.replaceChildren(...lines.map((line) => {
+      const div = document.createElement("div");
+      div.textContent = line;
+      return div;
+    }));
+    const box = run.getBoundingClientRect();
+    tip.style.left = `${Math.round(window.scrollX + box.left)}px`;
+    tip.style.top = `${Math.round(window.scrollY + box.bottom + 4)}px`;
+    tip.hidden = false;
+  }
+
+  function hideTip() {
+    const tip = $("hl-tip");
+    if (tip) tip.hidden = true;
+  }
+
+  function focusCodings(run) {
+    document.querySelectorAll(".coding-item.focus").forEach((el) => el.classList.remove("focus"));
+    const ids = (run.dataset.c || "").split(" ").filter(Boolean);
+    ids.forEach((id, i) => {
+      const item = $(`coding-${id}`);
+      if (!item) return;
+      item.classList.add("focus");
+      if (i === 0) item.scrollIntoView({ block: "nearest" });
+    });
+  }
+
+  // Events -----------------------------------------------------------------------------------
+  function typing(target) {
+    return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  }
+
+  document.addEventListener("mouseup", (event) => {
+    if (textRoot() && textRoot().contains(event.target)) refreshSelection();
+  });
+
+  document.addEventListener("selectionchange", () => {
+    const selection = window.getSelection();
+    if (textRoot() && selection && !selection.isCollapsed && textRoot().contains(selection.anchorNode)) refreshSelection();
+  });
+
+  document.addEventListener("click", (event) => {
+    const help = event.target.closest("[data-action=help]");
+    if (help) $("help-dialog").showModal();
+    const run = event.target.closest("#text .hl");
+    if (run && window.getSelection().isCollapsed) focusCodings(run);
+  });
+
+  document.addEventListener("mouseover", (event) => {
+    const run = event.target.closest && event.target.closest("#text .hl");
+    if (run) showTip(run);
+    else hideTip();
+  });
+
+  document.addEventListener("change", (event) => {
+    if (event.target.name === "code" && event.target.closest("#coding-form")) updateStanceLabels();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (!textRoot()) return;
+    if (event.key === "Escape") {
+      if (typing(event.target)) event.target.blur();
+      window.getSelection().removeAllRanges();
+      setPending(null);
+      hideTip();
+      return;
+    }
+    if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const canCode = textRoot().dataset.canCode === "1";
+    const key = event.key;
+    let handled = true;
+    if (key === "?") $("help-dialog").showModal();
+    else if (key === "j" || key === "J") moveSentence(1, key === "J");
+    else if (key === "k" || key === "K") moveSentence(-1, key === "K");
+    else if (!canCode) handled = false;
+    else if (key === "Enter") saveCoding();
+    else if (key === "f") setStance("for");
+    else if (key === "a") setStance("against");
+    else if (key === "p") cycleSelect($("c-party"));
+    else if (key === "s") cycleSelect($("c-strength"));
+    else if (key === "m") $("c-memo").focus();
+    else if (key === "u") {
+      const undo = $("undo-form");
+      if (undo) undo.requestSubmit();
+    } else handled = chooseCode(key);
+    if (handled) event.preventDefault();
+  });
+
+  // A save without a selection or code never reaches the server.
+  document.addEventListener("submit", (event) => {
+    if (event.target.id === "coding-form" && !$("id_start").value) {
+      event.preventDefault();
+      event.stopPropagation();
+      $("selection-preview").textContent = "Select a passage first.";
+    }
+  }, true);
+
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    if (!event.detail || !event.detail.target || event.detail.target.id !== "text-region") return;
+    chars = null;
+    window.getSelection().removeAllRanges();
+    setPending(null);
+    const memo = $("c-memo");
+    if (memo) memo.value = "";
+    performance.mark("coding-save-shown");
+    document.dispatchEvent(new CustomEvent("trustcoder:text-updated"));
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (textRoot()) performance.mark("coding-ready");
+  });
+})();
