@@ -105,3 +105,87 @@ def render_text_html(text: str, segments: Sequence[tuple[int, int]], spans: Iter
             f"{chunk}</span>"
         )
     return "".join(parts)
+
+
+STRENGTH_LABELS = {
+    "straw_in_the_wind": "Straw in the wind",
+    "hoop": "Hoop",
+    "smoking_gun": "Smoking gun",
+    "doubly_decisive": "Doubly decisive",
+}
+
+
+@dataclass(frozen=True)
+class ListedCoding:
+    """A coding as the list beside the text shows it."""
+
+    id: int
+    code_id: int
+    code_name: str
+    stance: str
+    party: str
+    strength: str
+    coder: str
+    quote: str
+    memo: str
+    start: int
+    editable: bool
+
+
+def _short(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_coding_items(
+    codings: Iterable[ListedCoding],
+    *,
+    show_coder: bool,
+    edit_url: str,
+    delete_url: str,
+    csrf_token: str,
+) -> str:
+    """The `<li>` items of the codings list, every value escaped.
+
+    Built here rather than in a template loop because a source can carry thousands of codings
+    and this list is re-rendered after every save; it is about ten times faster. `edit_url` and
+    `delete_url` contain `{id}` for the coding's id.
+    """
+    parts: list[str] = []
+    token = escape(csrf_token)
+    for c in codings:
+        strength = STRENGTH_LABELS.get(c.strength, "")
+        summary = " · ".join(v for v in (c.code_name, c.stance, c.party, strength, c.coder) if v)
+        mark = "+" if c.stance == "for" else "\u2212"  # a minus sign, not a hyphen
+        line = (
+            '<span class="swatch" aria-hidden="true"></span>'
+            f" <strong>{escape(c.code_name)}</strong>"
+            f' <span class="stance-mark stance-{escape(c.stance)}">{mark} {escape(c.stance)}</span>'
+            f' <span class="party">{escape(c.party)}</span>'
+        )
+        if strength:
+            line += f' <span class="badge">{escape(strength)}</span>'
+        if show_coder:
+            line += f' <span class="muted">{escape(c.coder)}</span>'
+        item = [
+            f'<li id="coding-{c.id}" class="coding-item code-{c.code_id}" '
+            f'data-summary="{escape(summary)}" data-start="{c.start}">',
+            f'<div class="coding-line">{line}</div>',
+            f"<blockquote>{escape(_short(c.quote))}</blockquote>",
+        ]
+        if c.memo:
+            item.append(f'<p class="memo">{escape(c.memo)}</p>')
+        if c.editable:
+            edit = escape(edit_url.format(id=c.id))
+            delete = escape(delete_url.format(id=c.id))
+            item.append(
+                f'<a class="edit-link" href="{edit}" hx-get="{edit}" '
+                f'hx-target="#coding-{c.id} .edit-slot" hx-swap="innerHTML">Edit</a>'
+                '<div class="edit-slot"></div>'
+                f'<form method="post" action="{delete}" hx-post="{delete}" '
+                'hx-target="#text-region" hx-swap="outerHTML" class="inline">'
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+                '<button type="submit" class="link danger">Delete</button></form>'
+            )
+        item.append("</li>")
+        parts.append("".join(item))
+    return "".join(parts)

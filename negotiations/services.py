@@ -716,23 +716,15 @@ def plan_assignments(
     rng.shuffle(order)
     coder_order = coders[:]
     rng.shuffle(coder_order)
-    load = dict.fromkeys(coders, 0)
-    pairs: list[tuple[int, int]] = []
-    first: dict[int, int] = {}
-    for i, source in enumerate(order):
-        coder = coder_order[i % len(coder_order)]
-        first[source] = coder
-        load[coder] += 1
-        pairs.append((source, coder))
+    doubles: set[int] = set()
     if len(coders) > 1:
-        n_double = round(share * len(order))
-        doubles = order[:]
-        rng.shuffle(doubles)
-        for source in doubles[:n_double]:
-            candidates = [c for c in coder_order if c != first[source]]
-            second = min(candidates, key=lambda c: (load[c], coder_order.index(c)))
-            load[second] += 1
-            pairs.append((source, second))
+        picks = order[:]
+        rng.shuffle(picks)
+        doubles = set(picks[: round(share * len(order))])
+    # Dealing slots round the coders keeps loads within one of each other, and a double-coded
+    # source's two adjacent slots always go to two different coders.
+    slots = [s for source in order for s in ([source, source] if source in doubles else [source])]
+    pairs = [(source, coder_order[i % len(coder_order)]) for i, source in enumerate(slots)]
     return pairs
 
 
@@ -740,7 +732,7 @@ def plan_assignments(
 def assignments_bulk_create(
     *,
     study: Study,
-    sources: Iterable[Source],
+    source_ids: Iterable[int],
     coders: Iterable[User],
     mode: str,
     share: float,
@@ -756,7 +748,9 @@ def assignments_bulk_create(
     )
     if len(coder_ids) != len({c.pk for c in coders}):
         raise ValidationError({"coders": "Every chosen person must be a coder in this study."})
-    source_ids = [s.pk for s in sources if s.study_id == study.pk]
+    source_ids = list(
+        Source.objects.filter(study=study, pk__in=list(source_ids)).values_list("pk", flat=True)
+    )
     pairs = plan_assignments(
         source_ids=source_ids, coder_ids=sorted(coder_ids), mode=mode, share=share, seed=seed
     )
@@ -863,7 +857,13 @@ def coding_create(
         strength=strength,
         memo=memo,
     )
-    coding.full_clean(exclude=["source", "coder", "code", "demonstrating_party"])
+    # Related objects and the span were checked above; skipping the uniqueness and constraint
+    # checks saves their queries (the database enforces both).
+    coding.full_clean(
+        exclude=["source", "coder", "code", "demonstrating_party"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     coding.save()
     if assignment.status == AssignmentStatus.ASSIGNED:
         assignment.status = AssignmentStatus.IN_PROGRESS
@@ -900,7 +900,13 @@ def coding_update(
     coding.demonstrating_party = demonstrating_party
     coding.strength = strength
     coding.memo = memo
-    coding.full_clean(exclude=["source", "coder", "code", "demonstrating_party"])
+    # Related objects and the span were checked above; skipping the uniqueness and constraint
+    # checks saves their queries (the database enforces both).
+    coding.full_clean(
+        exclude=["source", "coder", "code", "demonstrating_party"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     coding.save()
     return coding
 

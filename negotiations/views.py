@@ -11,6 +11,7 @@ from django.http import (
     HttpResponse,
     StreamingHttpResponse,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +42,7 @@ from negotiations.forms import (
     StudyForm,
     StudySettingsForm,
 )
-from negotiations.highlight import Span, render_text_html
+from negotiations.highlight import ListedCoding, Span, render_coding_items, render_text_html
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -790,6 +791,33 @@ def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int)
         data.segments,
         (Span(c.pk, c.start, c.end, c.code_id, c.stance) for c in data.codings),
     )
+    own_layer = data.layer == "mine"
+    coding_items = render_coding_items(
+        (
+            ListedCoding(
+                id=c.pk,
+                code_id=c.code_id,
+                code_name=c.code.name,
+                stance=c.stance,
+                party=c.demonstrating_party.code,
+                strength=c.strength,
+                coder=c.coder.username,
+                quote=c.quote,
+                memo=c.memo,
+                start=c.start,
+                editable=data.can_code and c.coder_id == request.user.pk,
+            )
+            for c in data.codings
+        ),
+        show_coder=not own_layer,
+        edit_url=reverse("negotiations:coding_update", args=[study.slug, 0]).replace(
+            "/0/", "/{id}/"
+        ),
+        delete_url=reverse("negotiations:coding_delete", args=[study.slug, 0]).replace(
+            "/0/", "/{id}/"
+        ),
+        csrf_token=get_token(request),
+    )
     code_sets = {}
     for code in data.codes:
         code_sets.setdefault(code.code_set, []).append(code)
@@ -798,7 +826,9 @@ def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int)
         "membership": membership,
         "page": data,
         "source": source,
+        # Both are built from escaped pieces in highlight.py.
         "text_html": mark_safe(text_html),
+        "coding_items": mark_safe(coding_items),
         "code_sets": code_sets,
         "strengths": Strength.choices,
         "stances": Stance.choices,
@@ -903,14 +933,31 @@ def coding_sentences(request: HtmxHttpRequest, slug: str, source_id: int) -> Htt
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def coding_update(request: HtmxHttpRequest, slug: str, coding_id: int) -> HttpResponse:
+    """Change one of the coder's codings: the form (inline with htmx) and its save."""
     study, membership = study_for_member(request, slug, CODERS)
     coding = get_object_or_404(
-        Coding.objects.select_related("source"), source__study=study, pk=coding_id
+        Coding.objects.select_related("source", "code", "demonstrating_party"),
+        source__study=study,
+        pk=coding_id,
     )
     if coding.coder_id != request.user.pk:
         raise PermissionDenied("You can only change your own codings.")
+    if request.method == "GET":
+        context = {
+            "study": study,
+            "membership": membership,
+            "coding": coding,
+            "codes": selectors.active_code_list(study=study),
+            "parties": selectors.party_list(study=study),
+            "stances": Stance.choices,
+            "strengths": Strength.choices,
+        }
+        template = "negotiations/coding_edit.html"
+        if request.htmx:
+            template += "#edit-form"
+        return render(request, template, context)
     form = CodingEditForm(request.POST, study=study)
     if not form.is_valid():
         return _coding_post_response(
@@ -1003,11 +1050,13 @@ def assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = AssignmentBulkForm(request.POST or None, study=study)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        sources = selectors.source_list(study=study, filters=form.filters()).only("pk", "study_id")
+        source_ids = selectors.source_list(study=study, filters=form.filters()).values_list(
+            "pk", flat=True
+        )
         try:
             plan = services.assignments_bulk_create(
                 study=study,
-                sources=sources,
+                source_ids=list(source_ids),
                 coders=[m.user for m in data["coders"]],
                 mode=data["mode"],
                 share=data["share"] / 100,

@@ -48,6 +48,7 @@ READ_PAGES = [
     ("source_list", ()),
     ("source_detail", ("source_id",)),
     ("exports", ()),
+    ("my_work", ()),
     ("export_sources", ()),
     ("export_codings", ()),
 ]
@@ -62,6 +63,7 @@ MANAGE_PAGES = [
     ("source_create", ()),
     ("source_edit", ("source_id",)),
     ("source_import", ()),
+    ("assignments", ()),
 ]
 
 # Writes only owners and supervisors may make; the data sent would be valid for them.
@@ -85,6 +87,7 @@ MANAGE_POSTS = [
     ("source_text", ("source_id",), {"text": "A new text."}),
     ("source_delete", ("source_id",), {}),
     ("source_import", (), {}),
+    ("assignments", (), {"mode": "all", "share": 20, "seed": 1}),
 ]
 
 

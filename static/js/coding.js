@@ -291,13 +291,25 @@
     }
   }, true);
 
+  // A refused save comes back as 422 with the workspace and the reason in it. htmx 2 swaps no
+  // 4xx response by default, which would leave the coder with no message at all.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const detail = event.detail;
+    if (detail && detail.xhr && detail.xhr.status === 422 && detail.target && detail.target.id === "text-region") {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
   document.body.addEventListener("htmx:afterSettle", (event) => {
     if (!event.detail || !event.detail.target || event.detail.target.id !== "text-region") return;
     chars = null;
     window.getSelection().removeAllRanges();
     setPending(null);
+    // The memo belongs to the coding just saved; a refused save keeps it for the next try.
     const memo = $("c-memo");
-    if (memo) memo.value = "";
+    const xhr = event.detail.xhr;
+    if (memo && (!xhr || xhr.status < 400)) memo.value = "";
     performance.mark("coding-save-shown");
     document.dispatchEvent(new CustomEvent("trustcoder:text-updated"));
   });
