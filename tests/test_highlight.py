@@ -39,10 +39,8 @@ def test_overlaps_mark_multi_innermost_and_openers():
     assert [s.id for s in by_start[4].opens] == [2]
     assert {s.id for s in by_start[30].spans} == {1, 3}
     html = render_text_html(text, [(0, 57)], [outer, inner, partial])
-    assert (
-        'data-o="4" data-s="0" class="hl code-11 stance-against multi open open-against" data-c="1 2"'
-        in html
-    )
+    classes = "hl code-11 stance-against multi open open-against"
+    assert f'data-o="4" data-s="0" class="{classes}" data-c="1 2"' in html
     assert 'data-o="0" data-s="0" class="hl code-10 stance-for open open-for" data-c="1"' in html
 
 
