@@ -23,7 +23,7 @@ from negotiations.models import (
     Strength,
     Study,
 )
-from negotiations.selectors import SOURCE_SORTS, SourceFilters
+from negotiations.selectors import SOURCE_SORTS, ReliabilityFilters, SourceFilters
 from negotiations.services import size_limit_text
 
 
@@ -373,4 +373,58 @@ class AssignmentBulkForm(SourceFilterForm):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
             q=data.get("q") or "",
+        )
+
+
+class ReliabilityFilterForm(StudyObjectsMixin, forms.Form):
+    negotiation = forms.ModelChoiceField(
+        queryset=Negotiation.objects.none(), required=False, empty_label="All negotiations"
+    )
+    phase = forms.ModelChoiceField(
+        queryset=Phase.objects.none(), required=False, empty_label="All phases"
+    )
+    code = forms.ModelChoiceField(
+        queryset=Code.objects.none(), required=False, empty_label="All elements", label="Element"
+    )
+    party = forms.ModelChoiceField(
+        queryset=Party.objects.none(), required=False, empty_label="All parties"
+    )
+    coders = forms.ModelMultipleChoiceField(
+        queryset=Membership.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every coder.",
+    )
+    unit = forms.ChoiceField(
+        choices=[("segment", "Sentence"), ("source", "Source")], required=False, label="Unit"
+    )
+    level = forms.ChoiceField(
+        choices=[("nominal", "Nominal"), ("ordinal", "Ordinal"), ("interval", "Interval")],
+        required=False,
+        label="Level of measurement",
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limit_to_study(study)
+        self.fields["code"].queryset = Code.objects.filter(
+            study=study, archived=False, code_set__enabled=True
+        )
+        self.fields["coders"].queryset = Membership.objects.filter(
+            study=study, role=Role.CODER
+        ).select_related("user")
+        self.fields["coders"].label_from_instance = lambda m: m.user.username
+
+    def filters(self) -> ReliabilityFilters:
+        if not self.is_valid():
+            return ReliabilityFilters()
+        data = self.cleaned_data
+        return ReliabilityFilters(
+            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
+            phase=data["phase"].pk if data.get("phase") else None,
+            code=data["code"].pk if data.get("code") else None,
+            party=data["party"].pk if data.get("party") else None,
+            coders=tuple(sorted(m.user_id for m in data.get("coders") or [])),
+            unit=data.get("unit") or "segment",
+            level=data.get("level") or "nominal",
         )

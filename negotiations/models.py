@@ -42,6 +42,9 @@ class Study(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every write that can change agreement or assessments (codings, submissions),
+    # so cached reports know when they are stale.
+    data_version = models.PositiveBigIntegerField(default=0, editable=False)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="studies"
     )
@@ -481,3 +484,22 @@ class SourceImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+
+class ReportCache(models.Model):
+    """A computed report (reliability, assessments), valid while the study's data_version holds."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="report_caches")
+    key = models.CharField(max_length=64)
+    data_version = models.PositiveBigIntegerField()
+    payload = models.JSONField()
+    seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "key"], name="report_cache_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_id}:{self.key}@{self.data_version}"

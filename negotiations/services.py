@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -39,6 +39,7 @@ from negotiations.models import (
     NegotiationParty,
     Party,
     Phase,
+    ReportCache,
     Role,
     Segment,
     Source,
@@ -645,6 +646,11 @@ def source_delete(*, source: Source) -> None:
     source.delete()
 
 
+def study_touch(study_id: int) -> None:
+    """Mark the study's codings or submissions as changed: cached reports become stale."""
+    Study.objects.filter(pk=study_id).update(data_version=F("data_version") + 1)
+
+
 # Assignments and codings -------------------------------------------------------------------------
 
 
@@ -667,6 +673,7 @@ def assignment_submit(*, assignment: Assignment) -> Assignment:
         assignment.status = AssignmentStatus.SUBMITTED
         assignment.submitted_at = timezone.now()
         assignment.save(update_fields=["status", "submitted_at"])
+        study_touch(assignment.source.study_id)
     return assignment
 
 
@@ -677,6 +684,7 @@ def assignment_reopen(*, assignment: Assignment) -> Assignment:
         assignment.status = AssignmentStatus.IN_PROGRESS
         assignment.submitted_at = None
         assignment.save(update_fields=["status", "submitted_at"])
+        study_touch(assignment.source.study_id)
     return assignment
 
 
@@ -1244,3 +1252,93 @@ def source_import_confirm(*, source_import: SourceImport, actor: User) -> Import
         staged.content = b""
         staged.save()
     return report
+
+
+# Reliability report ---------------------------------------------------------------------------
+
+
+def reliability_report(
+    *, study: Study, filters: Any, pair: tuple[int, int] | None = None, use_cache: bool = True
+) -> dict[str, Any]:
+    """The reliability report for the filters, from the cache while the study's data holds.
+
+    The cache is keyed by the filters and the codebook version, and is valid only for the
+    study's current `data_version`, which every submission or reopening bumps.
+    """
+    import time
+
+    from negotiations import reliability, selectors
+
+    version = Study.objects.filter(pk=study.pk).values_list("data_version", flat=True).get()
+    inputs = selectors.reliability_inputs(study=study, filters=filters)
+    key = _reliability_key(filters, inputs.codebook_version, pair)
+    if use_cache:
+        cached = ReportCache.objects.filter(study=study, key=key, data_version=version).first()
+        if cached is not None:
+            return {**cached.payload, "cached": True, "seconds": cached.seconds}
+    started = time.perf_counter()
+    table = reliability.build_unit_table(
+        inputs.sources,
+        inputs.codings,
+        code_ids=[pk for pk, _ in inputs.codes],
+        coder_ids=inputs.coder_ids,
+        level=filters.unit,
+    )
+    report = reliability.build_report(
+        reliability.ReportInput(
+            table=table,
+            codes=inputs.codes,
+            parties=inputs.parties,
+            coder_names=inputs.coder_names,
+            options=reliability.ReportOptions(level=filters.level, pair=pair),
+        )
+    )
+    payload = reliability.strip_private(report)
+    payload["coder_names"] = {str(k): v for k, v in inputs.coder_names.items()}
+    payload["parties"] = {str(k): v for k, v in inputs.parties.items()}
+    payload["codes"] = {str(k): v for k, v in inputs.codes}
+    payload["unit"] = filters.unit
+    seconds = time.perf_counter() - started
+    ReportCache.objects.update_or_create(
+        study=study,
+        key=key,
+        defaults={"data_version": version, "payload": payload, "seconds": seconds},
+    )
+    return {**payload, "cached": False, "seconds": seconds}
+
+
+def _reliability_key(filters: Any, codebook_version: int, pair: tuple[int, int] | None) -> str:
+    return hashlib.sha256(
+        f"reliability:{filters.key()}:cb{codebook_version}:pair{pair}".encode()
+    ).hexdigest()
+
+
+def reliability_report_cached(*, study: Study, filters: Any, pair: tuple[int, int] | None) -> bool:
+    """Whether a fresh cached report exists (the page then shows it at once)."""
+    version = Study.objects.filter(pk=study.pk).values_list("data_version", flat=True).get()
+    codebook_version = (
+        CodebookVersion.objects.filter(study=study)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+        or 0
+    )
+    key = _reliability_key(filters, codebook_version, pair)
+    return ReportCache.objects.filter(study=study, key=key, data_version=version).exists()
+
+
+def reliability_matrix_lines(*, study: Study, filters: Any) -> Any:
+    """CSV lines of the unit x coder matrix, for checking our figures in R or Python."""
+    from negotiations import exports, reliability, selectors
+
+    inputs = selectors.reliability_inputs(study=study, filters=filters)
+    table = reliability.build_unit_table(
+        inputs.sources,
+        inputs.codings,
+        code_ids=[pk for pk, _ in inputs.codes],
+        coder_ids=inputs.coder_ids,
+        level=filters.unit,
+    )
+    rows = reliability.matrix_csv_rows(table, inputs.coder_names, filters.level)
+    header = next(rows)
+    return exports.csv_lines(header, rows)

@@ -91,3 +91,9 @@ urlpatterns += [
     path(study + "codings/<int:coding_id>/", views.coding_update, name="coding_update"),
     path(study + "codings/<int:coding_id>/delete/", views.coding_delete, name="coding_delete"),
 ]
+
+urlpatterns += [
+    path(study + "reliability/", views.reliability, name="reliability"),
+    path(study + "reliability/units.csv", views.reliability_matrix, name="reliability_matrix"),
+    path(study + "sources/<int:source_id>/compare/", views.source_compare, name="source_compare"),
+]

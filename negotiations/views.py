@@ -34,6 +34,7 @@ from negotiations.forms import (
     NegotiationForm,
     PartyForm,
     PhaseForm,
+    ReliabilityFilterForm,
     SourceCreateForm,
     SourceFilterForm,
     SourceImportForm,
@@ -55,6 +56,7 @@ from negotiations.models import (
     Negotiation,
     Phase,
     Role,
+    Segment,
     Source,
     SourceImport,
     Stance,
@@ -1080,3 +1082,221 @@ def assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "progress": selectors.progress_by_coder(study=study),
     }
     return render(request, "negotiations/assignments.html", context)
+
+
+# Reliability -------------------------------------------------------------------------------------
+
+READERS_AND_MANAGERS = (Role.OWNER, Role.SUPERVISOR, Role.READER)
+
+
+def _pair(request: HtmxHttpRequest) -> tuple[int, int] | None:
+    try:
+        first, second = int(request.GET["pair_a"]), int(request.GET["pair_b"])
+    except (KeyError, ValueError):
+        return None
+    return (first, second) if first != second else None
+
+
+def _lowest_rows(study, report: dict, can_review: bool) -> list[dict]:
+    """The least-agreed units with their source titles and sentences, for supervisors."""
+    if not can_review or not report.get("lowest"):
+        return []
+    ids = {row["source"] for row in report["lowest"]}
+    sources = {
+        s["pk"]: s
+        for s in Source.objects.filter(study=study, pk__in=ids).values("pk", "title", "text")
+    }
+    segments = {
+        (s.source_id, s.index): s
+        for s in Segment.objects.filter(source_id__in=ids).only(
+            "source_id", "index", "start", "end"
+        )
+    }
+    rows = []
+    for row in report["lowest"]:
+        source = sources.get(row["source"])
+        if source is None:
+            continue
+        segment = segments.get((row["source"], row["segment"]))
+        text = source["text"][segment.start : segment.end] if segment else ""
+        rows.append(
+            {
+                **row,
+                "title": source["title"],
+                "sentence": text,
+                "element": report["codes"].get(str(row["code"]), "?"),
+                "party_code": report["parties"].get(str(row["party"]), "?"),
+                "readings": [
+                    (report["coder_names"].get(str(coder), str(coder)), value)
+                    for coder, value in sorted(row["values"].items(), key=lambda kv: str(kv[0]))
+                ],
+            }
+        )
+    return rows
+
+
+def _heat_class(value: float | None) -> str:
+    if value is None:
+        return "heat-none"
+    return f"heat-{max(0, min(10, round(value * 10)))}"
+
+
+@require_GET
+def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The reliability report: statistics per element, coder pairs, and the least-agreed units."""
+    study, membership = study_for_member(request, slug, READERS_AND_MANAGERS)
+    form = ReliabilityFilterForm(request.GET or None, study=study)
+    filters = form.filters()
+    pair = _pair(request)
+    computing = request.htmx or request.GET.get("compute") == "1"
+    report = None
+    if computing or services.reliability_report_cached(study=study, filters=filters, pair=pair):
+        report = services.reliability_report(study=study, filters=filters, pair=pair)
+    if report is not None and request.GET.get("format") == "csv":
+        return _csv_response(
+            f"{study.slug}-reliability.csv",
+            exports.csv_lines(exports.RELIABILITY_COLUMNS, exports.reliability_rows(report)),
+        )
+    query = request.GET.copy()
+    for key in ("compute", "format"):
+        query.pop(key, None)
+    context = {
+        "study": study,
+        "membership": membership,
+        "form": form,
+        "report": report,
+        "query": query.urlencode(),
+        "lowest": _lowest_rows(study, report, membership.can_manage) if report else [],
+        "heat": _heat_matrix(report) if report else None,
+        "chart": _alpha_chart(report) if report else None,
+        "pair_names": [
+            report["coder_names"].get(str(c), str(c)) for c in (report.get("pair") or [])
+        ]
+        if report
+        else [],
+    }
+    template = "negotiations/reliability.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _heat_matrix(report: dict) -> dict:
+    pairwise = report["pairwise"]
+    names = pairwise["coders"]
+    rows = []
+    for a in names:
+        cells = []
+        for b in names:
+            if a == b:
+                cells.append({"text": "—", "css": "heat-self", "title": a})
+                continue
+            entry = pairwise["cells"].get(f"{a}|{b}", {})
+            value = entry.get("kappa")
+            cells.append(
+                {
+                    "text": f"{value:.2f}" if value is not None else "n/a",
+                    "css": _heat_class(value),
+                    "title": (
+                        f"{a} and {b}: kappa {value:.3f} on {entry.get('n_units', 0)} units"
+                        if value is not None
+                        else f"{a} and {b}: {entry.get('undefined') or 'undefined'}"
+                    ),
+                }
+            )
+        rows.append({"coder": a, "cells": cells})
+    return {"names": names, "rows": rows}
+
+
+def _alpha_chart(report: dict) -> dict:
+    """Geometry of an SVG dot plot of alpha with its interval per element (no JavaScript)."""
+    rows = [*report["rows"], report["overall"]]
+    width, left, right, row_h, top = 640, 170, 20, 26, 30
+    span = width - left - right
+
+    def x(value: float) -> float:
+        # The axis runs from -0.2 to 1, where almost all alphas of real codings fall.
+        return left + (min(max(value, -0.2), 1.0) + 0.2) / 1.2 * span
+
+    items = []
+    for i, row in enumerate(rows):
+        y = top + i * row_h + row_h / 2
+        item = {"label": row["element"], "y": y, "text_y": y + 4, "verdict": row["verdict"]}
+        if row["alpha"] is not None:
+            cx = round(x(row["alpha"]), 1)
+            item["x"] = cx
+            item["value"] = f"{row['alpha']:.3f}"
+            item["square"] = (cx - 5, y - 5)
+            item["triangle"] = f"M {cx} {y - 6} l 6 11 h -12 z"
+            if row["alpha_ci95"]:
+                item["x1"] = round(x(row["alpha_ci95"][0]), 1)
+                item["x2"] = round(x(row["alpha_ci95"][1]), 1)
+        items.append(item)
+    height = top + len(rows) * row_h + 30
+    ticks = [{"x": round(x(t), 1), "label": f"{t:.1f}"} for t in (-0.2, 0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    axis_y = height - 22
+    return {
+        "tick_top": axis_y + 4,
+        "tick_text": axis_y + 16,
+        "axis_x1": ticks[0]["x"],
+        "axis_x2": ticks[-1]["x"],
+        "width": width,
+        "height": height,
+        "items": items,
+        "ticks": ticks,
+        "axis_y": axis_y,
+        "top": top - 10,
+        "tentative_x": round(x(0.667), 1),
+        "reliable_x": round(x(0.8), 1),
+    }
+
+
+@require_GET
+def reliability_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    """The unit x coder matrix as CSV, in the format `manage.py agreement_stats` reads."""
+    study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
+    filters = ReliabilityFilterForm(request.GET or None, study=study).filters()
+    lines = services.reliability_matrix_lines(study=study, filters=filters)
+    return _csv_response(f"{study.slug}-units-{filters.unit}-{filters.level}.csv", lines)
+
+
+@require_GET
+def source_compare(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    """A sentence of a source with each coder's codings on it side by side (supervisors)."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    try:
+        index = int(request.GET.get("segment", "0"))
+    except ValueError:
+        index = 0
+    segments = list(source.segments.order_by("index"))
+    if not segments:
+        raise Http404("This source has no sentences.")
+    index = min(max(index, 0), len(segments) - 1)
+    segment = segments[index]
+    context_start = segments[max(index - 1, 0)].start
+    context_end = segments[min(index + 1, len(segments) - 1)].end
+    codings = (
+        Coding.objects.filter(source=source, start__lt=segment.end, end__gt=segment.start)
+        .select_related("code", "demonstrating_party", "coder")
+        .order_by("coder__username", "start")
+    )
+    by_coder: dict[int, list] = {}
+    for coding in codings:
+        by_coder.setdefault(coding.coder_id, []).append(coding)
+    lanes = [
+        {"assignment": a, "codings": by_coder.get(a.coder_id, [])}
+        for a in source.assignments.select_related("coder").order_by("coder__username")
+    ]
+    context = {
+        "study": study,
+        "membership": membership,
+        "source": source,
+        "index": index,
+        "n_segments": len(segments),
+        "before": source.text[context_start : segment.start],
+        "sentence": source.text[segment.start : segment.end],
+        "after": source.text[segment.end : context_end],
+        "lanes": lanes,
+    }
+    return render(request, "negotiations/source_compare.html", context)

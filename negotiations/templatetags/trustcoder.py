@@ -13,3 +13,11 @@ def startswith(value: object, prefix: str) -> bool:
 @register.filter
 def get_item(mapping: dict, key: object) -> object:
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def get_index(sequence: list, index: int) -> object:
+    try:
+        return sequence[index]
+    except (IndexError, TypeError):
+        return ""
