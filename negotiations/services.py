@@ -1258,9 +1258,16 @@ def source_import_confirm(*, source_import: SourceImport, actor: User) -> Import
 
 
 def reliability_report(
-    *, study: Study, filters: Any, pair: tuple[int, int] | None = None, use_cache: bool = True
-) -> dict[str, Any]:
+    *,
+    study: Study,
+    filters: Any,
+    pair: tuple[int, int] | None = None,
+    use_cache: bool = True,
+    compute: bool = True,
+) -> dict[str, Any] | None:
     """The reliability report for the filters, from the cache while the study's data holds.
+
+    With `compute=False` it only looks in the cache and returns None when nothing fresh is there.
 
     The cache is keyed by the filters and the codebook version, and is valid only for the
     study's current `data_version`, which every submission or reopening bumps.
@@ -1269,13 +1276,14 @@ def reliability_report(
 
     from negotiations import reliability, selectors
 
-    version = Study.objects.filter(pk=study.pk).values_list("data_version", flat=True).get()
-    inputs = selectors.reliability_inputs(study=study, filters=filters)
-    key = _reliability_key(filters, inputs.codebook_version, pair)
+    version, key = _reliability_cache_key(study, filters, pair)
     if use_cache:
         cached = ReportCache.objects.filter(study=study, key=key, data_version=version).first()
         if cached is not None:
             return {**cached.payload, "cached": True, "seconds": cached.seconds}
+    if not compute:
+        return None
+    inputs = selectors.reliability_inputs(study=study, filters=filters)
     started = time.perf_counter()
     table = reliability.build_unit_table(
         inputs.sources,
@@ -1313,8 +1321,9 @@ def _reliability_key(filters: Any, codebook_version: int, pair: tuple[int, int] 
     ).hexdigest()
 
 
-def reliability_report_cached(*, study: Study, filters: Any, pair: tuple[int, int] | None) -> bool:
-    """Whether a fresh cached report exists (the page then shows it at once)."""
+def _reliability_cache_key(
+    study: Study, filters: Any, pair: tuple[int, int] | None
+) -> tuple[int, str]:
     version = Study.objects.filter(pk=study.pk).values_list("data_version", flat=True).get()
     codebook_version = (
         CodebookVersion.objects.filter(study=study)
@@ -1323,8 +1332,7 @@ def reliability_report_cached(*, study: Study, filters: Any, pair: tuple[int, in
         .first()
         or 0
     )
-    key = _reliability_key(filters, codebook_version, pair)
-    return ReportCache.objects.filter(study=study, key=key, data_version=version).exists()
+    return version, _reliability_key(filters, codebook_version, pair)
 
 
 def reliability_matrix_lines(*, study: Study, filters: Any) -> Any:

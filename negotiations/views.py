@@ -1149,9 +1149,9 @@ def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     filters = form.filters()
     pair = _pair(request)
     computing = request.htmx or request.GET.get("compute") == "1"
-    report = None
-    if computing or services.reliability_report_cached(study=study, filters=filters, pair=pair):
-        report = services.reliability_report(study=study, filters=filters, pair=pair)
+    report = services.reliability_report(
+        study=study, filters=filters, pair=pair, compute=bool(computing)
+    )
     if report is not None and request.GET.get("format") == "csv":
         return _csv_response(
             f"{study.slug}-reliability.csv",

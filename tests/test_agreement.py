@@ -818,3 +818,30 @@ def test_order_must_be_well_formed() -> None:
         read_reliability_csv("unit,a\n1,x\n", "nominal", ["x", ""])
     with pytest.raises(ReliabilityFileError, match="must be numbers"):
         read_reliability_csv("unit,a\n1,1\n", "interval", ["1", "two"])
+
+
+def test_grouped_bootstrap_matches_resampling_units_one_by_one() -> None:
+    """Coded text repeats a few unit patterns; the grouped bootstrap must give the same interval
+    (up to sampling error) as drawing units one by one and computing alpha each time."""
+    rng = np.random.default_rng(5)
+    patterns = np.array([[3, 3, 3], [0, 0, 0], [1, 1, 1], [0, 3, 0], [1, 0, 1], [3, 2, 3]])
+    weights = np.array([0.8, 0.06, 0.06, 0.03, 0.03, 0.02])
+    values = patterns[rng.choice(len(patterns), size=3000, p=weights)]
+    data = ReliabilityData(
+        values=values,
+        categories=("for", "against", "mixed", "none"),
+        coders=("a", "b", "c"),
+        units=tuple(f"u{i}" for i in range(len(values))),
+    )
+    grouped = bootstrap_alpha(data, "nominal", n_resamples=2000, seed=1)
+    manual = []
+    for _ in range(400):
+        sample = values[rng.integers(0, len(values), size=len(values))]
+        resampled = ReliabilityData(
+            values=sample, categories=data.categories, coders=data.coders, units=data.units
+        )
+        manual.append(krippendorff_alpha(resampled, "nominal").value)
+    low, high = np.percentile(manual, [2.5, 97.5])
+    assert grouped is not None
+    assert grouped[0] == pytest.approx(low, abs=0.03)
+    assert grouped[1] == pytest.approx(high, abs=0.03)

@@ -222,8 +222,17 @@
   }
 
   // Events -----------------------------------------------------------------------------------
+  // Keys pressed in a field that takes text belong to it. A radio button or checkbox takes none:
+  // after a code is chosen with the mouse, the shortcuts must keep working.
   function typing(target) {
-    return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+    if (!(target instanceof HTMLElement)) return false;
+    if (target.isContentEditable || ["TEXTAREA", "SELECT"].includes(target.tagName)) return true;
+    return target.tagName === "INPUT" && !["radio", "checkbox"].includes(target.type);
+  }
+
+  // Enter on a link, button or summary activates it, as on every other page.
+  function activates(target) {
+    return target instanceof Element && target.closest("a[href], button, summary") !== null;
   }
 
   document.addEventListener("mouseup", (event) => {
@@ -269,8 +278,10 @@
     else if (key === "j" || key === "J") moveSentence(1, key === "J");
     else if (key === "k" || key === "K") moveSentence(-1, key === "K");
     else if (!canCode) handled = false;
-    else if (key === "Enter") saveCoding();
-    else if (key === "f") setStance("for");
+    else if (key === "Enter") {
+      if (activates(event.target)) handled = false;
+      else saveCoding();
+    } else if (key === "f") setStance("for");
     else if (key === "a") setStance("against");
     else if (key === "p") cycleSelect($("c-party"));
     else if (key === "s") cycleSelect($("c-strength"));

@@ -1,0 +1,170 @@
+"""The reliability report: the demo study, and a study of 1,000 sources x 3 coders.
+
+Run by hand: `.venv/bin/python benchmarks/bench_reliability.py` (throwaway test database; set
+DATABASE_URL for PostgreSQL). Prints the queries and time of the page, computed and cached.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core import signals  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    CaptureQueriesContext,
+    setup_test_environment,
+    teardown_test_environment,
+)
+
+from negotiations import services  # noqa: E402
+from negotiations.demo import load_demo  # noqa: E402
+from negotiations.models import (  # noqa: E402
+    Assignment,
+    AssignmentStatus,
+    Code,
+    Coding,
+    Membership,
+    ReportCache,
+    Role,
+    Segment,
+    Source,
+    Study,
+)
+from negotiations.text import split_sentences  # noqa: E402
+
+SENTENCES = [
+    "The delegation reviewed the freeze at Yongbyon.",
+    "Officials said the consortium lacked the money for the reactors.",
+    "Pyongyang said it would keep talking if the other side kept its word.",
+    "Both sides agreed to meet again in Geneva.",
+    "The fuel shipment was delayed by a month.",
+]
+
+
+def big_study() -> Study:
+    rng = random.Random(1)
+    owner = User.objects.create_user("bench-owner", password="x")
+    coders = [User.objects.create_user(f"bench-coder{i}", password="x") for i in range(3)]
+    study = services.study_create(name="Bench", slug="bench", created_by=owner)
+    for coder in coders:
+        Membership.objects.create(study=study, user=coder, role=Role.CODER)
+    us = services.party_create(study=study, code="US", name="United States")
+    dprk = services.party_create(study=study, code="DPRK", name="DPRK")
+    negotiation = services.negotiation_create(
+        study=study, name="Agreed Framework", parties=[us, dprk], principal_parties=[us, dprk]
+    )
+    sources = []
+    for i in range(1000):
+        text = " ".join(rng.choice(SENTENCES) for _ in range(10)) + f" Statement {i}."
+        sources.append(
+            Source(
+                study=study,
+                negotiation=negotiation,
+                title=f"S{i}",
+                text=text,
+                text_sha256=services.text_digest(text),
+            )
+        )
+    Source.objects.bulk_create(sources)
+    Segment.objects.bulk_create(
+        (
+            Segment(source=s, index=k, start=a, end=b)
+            for s in sources
+            for k, (a, b) in enumerate(split_sentences(s.text))
+        ),
+        batch_size=5000,
+    )
+    Assignment.objects.bulk_create(
+        Assignment(source=s, coder=c, status=AssignmentStatus.SUBMITTED)
+        for s in sources
+        for c in coders
+    )
+    codes = list(Code.objects.filter(study=study, code_set__slug="elements"))
+    codings = []
+    for s in sources:
+        segments = split_sentences(s.text)
+        for _ in range(3):
+            a, b = rng.choice(segments)
+            code, party, stance = (
+                rng.choice(codes),
+                rng.choice([us, dprk]),
+                rng.choice(["for", "against"]),
+            )
+            for coder in coders:
+                if rng.random() < 0.8:  # coders mostly agree
+                    codings.append(
+                        Coding(
+                            source=s,
+                            coder=coder,
+                            code=code,
+                            start=a,
+                            end=b,
+                            quote=s.text[a:b],
+                            stance=stance,
+                            demonstrating_party=party,
+                        )
+                    )
+    Coding.objects.bulk_create(codings, batch_size=2000)
+    Membership.objects.filter(study=study, user=owner).update(role=Role.SUPERVISOR)
+    print(
+        f"big study: {len(sources)} sources, {Segment.objects.filter(source__study=study).count()} sentences, {len(codings)} codings, 3 coders"
+    )
+    return study
+
+
+def measure(study: Study, username: str) -> None:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    url = f"/studies/{study.slug}/reliability/?compute=1"
+    computed = []
+    for _ in range(3):
+        ReportCache.objects.filter(study=study).delete()
+        t0 = time.perf_counter()
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        computed.append(time.perf_counter() - t0)
+        n_queries = len(ctx.captured_queries)
+        assert response.status_code == 200
+    cached = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        with CaptureQueriesContext(connection) as cctx:
+            client.get(url)
+        cached.append(time.perf_counter() - t0)
+    print(
+        f"{study.slug}: computed {statistics.median(computed) * 1000:.0f} ms ({n_queries} queries); "
+        f"cached {statistics.median(cached) * 1000:.0f} ms ({len(cctx.captured_queries)} queries)"
+    )
+
+
+def main() -> None:
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0)
+    try:
+        print(f"database: {connection.vendor}")
+        load_demo()
+        measure(Study.objects.get(slug="demo"), "supervisor")
+        measure(big_study(), "bench-owner")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+
+if __name__ == "__main__":
+    main()
