@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -120,8 +120,10 @@ def big_study() -> Study:
                     )
     Coding.objects.bulk_create(codings, batch_size=2000)
     Membership.objects.filter(study=study, user=owner).update(role=Role.SUPERVISOR)
+    n_sentences = Segment.objects.filter(source__study=study).count()
     print(
-        f"big study: {len(sources)} sources, {Segment.objects.filter(source__study=study).count()} sentences, {len(codings)} codings, 3 coders"
+        f"big study: {len(sources)} sources, {n_sentences} sentences, "
+        f"{len(codings)} codings, 3 coders"
     )
     return study
 
@@ -146,7 +148,8 @@ def measure(study: Study, username: str) -> None:
             client.get(url)
         cached.append(time.perf_counter() - t0)
     print(
-        f"{study.slug}: computed {statistics.median(computed) * 1000:.0f} ms ({n_queries} queries); "
+        f"{study.slug}: computed {statistics.median(computed) * 1000:.0f} ms "
+        f"({n_queries} queries); "
         f"cached {statistics.median(cached) * 1000:.0f} ms ({len(cctx.captured_queries)} queries)"
     )
 
