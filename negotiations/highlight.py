@@ -177,12 +177,12 @@ def render_coding_items(
         if c.editable:
             edit = escape(edit_url.format(id=c.id))
             delete = escape(delete_url.format(id=c.id))
+            # No hx- attributes here: coding.js handles these links and forms by delegation,
+            # so that htmx need not process two elements per coding after every save.
             item.append(
-                f'<a class="edit-link" href="{edit}" hx-get="{edit}" '
-                f'hx-target="#coding-{c.id} .edit-slot" hx-swap="innerHTML">Edit</a>'
+                f'<a class="edit-link" href="{edit}">Edit</a>'
                 '<div class="edit-slot"></div>'
-                f'<form method="post" action="{delete}" hx-post="{delete}" '
-                'hx-target="#text-region" hx-swap="outerHTML" class="inline">'
+                f'<form method="post" action="{delete}" class="inline delete-form">'
                 f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
                 '<button type="submit" class="link danger">Delete</button></form>'
             )

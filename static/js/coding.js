@@ -247,6 +247,13 @@
   document.addEventListener("click", (event) => {
     const help = event.target.closest("[data-action=help]");
     if (help) $("help-dialog").showModal();
+    // The list's Edit links load their form in place (delegated: see highlight.py).
+    const edit = event.target.closest("#coding-list .edit-link");
+    if (edit && window.htmx) {
+      event.preventDefault();
+      const slot = edit.parentElement.querySelector(".edit-slot");
+      window.htmx.ajax("GET", edit.getAttribute("href"), { target: slot, swap: "innerHTML" });
+    }
     const run = event.target.closest("#text .hl");
     if (run && window.getSelection().isCollapsed) focusCodings(run);
   });
@@ -301,6 +308,18 @@
       $("selection-preview").textContent = "Select a passage first.";
     }
   }, true);
+
+  // The list's Delete forms post through htmx (delegated: see highlight.py).
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.classList || !form.classList.contains("delete-form") || !window.htmx) return;
+    event.preventDefault();
+    window.htmx.ajax("POST", form.getAttribute("action"), {
+      source: form,
+      target: "#text-region",
+      swap: "outerHTML",
+    });
+  });
 
   // A refused save comes back as 422 with the workspace and the reason in it. htmx 2 swaps no
   // 4xx response by default, which would leave the coder with no message at all.
