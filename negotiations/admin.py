@@ -43,7 +43,11 @@ class SourceImportAdminForm(StudyChoiceMixin, ImportForm):
 
 
 class SourceConfirmAdminForm(StudyChoiceMixin, ConfirmImportForm):
-    pass
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Chosen on the previous step; carried through the confirmation unchanged.
+        self.fields["study"].widget = forms.HiddenInput()
+        self.fields["create_missing"].widget = forms.HiddenInput()
 
 
 class SourceExportResource(resources.ModelResource):

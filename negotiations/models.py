@@ -45,6 +45,12 @@ class Study(models.Model):
     # Bumped by every write that can change agreement or assessments (codings, submissions),
     # so cached reports know when they are stale.
     data_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # The data_version the consensus layer was last brought up to date with.
+    consensus_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Whether coders may see their own agreement with the consensus.
+    consensus_released = models.BooleanField(
+        default=False, help_text="Coders see their own agreement with the consensus."
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="studies"
     )
@@ -503,3 +509,121 @@ class ReportCache(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study_id}:{self.key}@{self.data_version}"
+
+
+class ConsensusStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SETTLED = "settled", "Settled"
+    FLAGGED = "flagged", "Flagged for review"
+
+
+class Decision(models.TextChoices):
+    CODER = "coder", "Accepted a coder's reading"
+    NONE = "none", "Accepted none"
+    CUSTOM = "custom", "Consensus coding written"
+    UNANIMOUS = "unanimous", "Unanimous"
+
+
+class ConsensusUnit(models.Model):
+    """A (sentence, code, party) unit in the consensus layer: a disagreement to settle, or a
+    reading all submitted coders shared (unanimous). Coder layers are never changed by it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="consensus_units")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="consensus_units")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="consensus_units")
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="consensus_units")
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="consensus_units")
+    status = models.CharField(
+        max_length=12, choices=ConsensusStatus.choices, default=ConsensusStatus.OPEN
+    )
+    unanimous = models.BooleanField(default=False)
+    decision = models.CharField(max_length=12, choices=Decision.choices, blank=True)
+    chosen_coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rationale = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # Each submitted coder's value ({user id: "for" | "against" | "mixed" | "none"}) as last seen,
+    # and as it was when the unit was settled: a difference flags the unit for review.
+    readings = models.JSONField(default=dict)
+    decided_readings = models.JSONField(default=dict, blank=True)
+    # How close the unit's negotiation x element x party evidence is to a tie (smaller first).
+    impact = models.IntegerField(default=0)
+    # Raised by every decision and reopening: a form showing an older version is refused.
+    version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "segment__index", "code", "party"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "code", "party"], name="consensus_unit_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["study", "status"], name="consensus_study_status"),
+            models.Index(fields=["study", "impact"], name="consensus_study_impact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}#{self.segment_id} {self.code_id}/{self.party_id}: {self.status}"
+
+
+class ConsensusCoding(models.Model):
+    """A passage in the consensus layer, as a supervisor settled it (or as coders agreed)."""
+
+    unit = models.ForeignKey(
+        ConsensusUnit, on_delete=models.CASCADE, related_name="consensus_codings"
+    )
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="consensus_codings")
+    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="consensus_codings")
+    demonstrating_party = models.ForeignKey(
+        Party, on_delete=models.PROTECT, related_name="consensus_codings"
+    )
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    quote = models.TextField()
+    stance = models.CharField(max_length=8, choices=Stance.choices)
+    strength = models.CharField(max_length=20, choices=Strength.choices, blank=True)
+    from_coding = models.ForeignKey(
+        Coding, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "start", "end", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="consensus_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"consensus {self.code_id} {self.stance} [{self.start}:{self.end}]"
+
+
+class ConsensusEvent(models.Model):
+    """The audit trail: every decision, reopening and flag, with who, when, before and after."""
+
+    class Action(models.TextChoices):
+        SETTLE = "settle", "Settled"
+        REOPEN = "reopen", "Reopened"
+        FLAG = "flag", "Flagged: coders changed their codings"
+        UNANIMOUS = "unanimous", "Entered as unanimous"
+
+    unit = models.ForeignKey(ConsensusUnit, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=12, choices=Action.choices)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.action} at {self.at}"
