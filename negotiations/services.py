@@ -1702,14 +1702,16 @@ def consensus_decide(
     unit.decided_by = actor
     unit.decided_at = timezone.now()
     unit.decided_readings = unit.readings
+    return _save_with_event(unit, actor, ConsensusEvent.Action.SETTLE, before)
+
+
+def _save_with_event(
+    unit: ConsensusUnit, actor: User, action: str, before: dict[str, Any]
+) -> ConsensusUnit:
     unit.version += 1
     unit.save()
     ConsensusEvent.objects.create(
-        unit=unit,
-        actor=actor,
-        action=ConsensusEvent.Action.SETTLE,
-        before=before,
-        after=_unit_state(unit),
+        unit=unit, actor=actor, action=action, before=before, after=_unit_state(unit)
     )
     return unit
 
@@ -1726,16 +1728,7 @@ def consensus_reopen(*, unit_id: int, actor: User, seen_version: int) -> Consens
     unit.chosen_coder = None
     unit.rationale = ""
     unit.decided_by = actor
-    unit.version += 1
-    unit.save()
-    ConsensusEvent.objects.create(
-        unit=unit,
-        actor=actor,
-        action=ConsensusEvent.Action.REOPEN,
-        before=before,
-        after=_unit_state(unit),
-    )
-    return unit
+    return _save_with_event(unit, actor, ConsensusEvent.Action.REOPEN, before)
 
 
 @transaction.atomic

@@ -330,26 +330,47 @@ def negotiation_edit(request: HtmxHttpRequest, slug: str, negotiation_id: int) -
     )
 
 
-@require_POST
-def phase_create(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+def _add_to_negotiation(
+    request: HtmxHttpRequest,
+    slug: str,
+    negotiation_id: int,
+    form_class,
+    create,
+    form_key: str,
+    done: str,
+) -> HttpResponse:
+    """Add a phase or an event from the negotiation page's small forms."""
     study, membership = study_for_member(request, slug, MANAGERS)
     negotiation = get_object_or_404(Negotiation, study=study, pk=negotiation_id)
-    phase_form = PhaseForm(request.POST)
-    if phase_form.is_valid():
+    form = form_class(request.POST)
+    if form.is_valid():
         try:
-            services.phase_create(negotiation=negotiation, **phase_form.cleaned_data)
+            create(negotiation=negotiation, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(phase_form, exc)
+            _form_errors(form, exc)
         else:
-            messages.success(request, "Phase added.")
+            messages.success(request, done)
             return redirect(
                 "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
             )
     return render(
         request,
         "negotiations/negotiation_edit.html",
-        _negotiation_edit_context(study, membership, negotiation, phase_form=phase_form),
+        _negotiation_edit_context(study, membership, negotiation, **{form_key: form}),
         status=422,
+    )
+
+
+@require_POST
+def phase_create(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+    return _add_to_negotiation(
+        request,
+        slug,
+        negotiation_id,
+        PhaseForm,
+        services.phase_create,
+        "phase_form",
+        "Phase added.",
     )
 
 
@@ -382,24 +403,14 @@ def phase_update(
 
 @require_POST
 def event_create(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
-    study, membership = study_for_member(request, slug, MANAGERS)
-    negotiation = get_object_or_404(Negotiation, study=study, pk=negotiation_id)
-    event_form = EventForm(request.POST)
-    if event_form.is_valid():
-        try:
-            services.event_create(negotiation=negotiation, **event_form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors(event_form, exc)
-        else:
-            messages.success(request, "Event added.")
-            return redirect(
-                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
-            )
-    return render(
+    return _add_to_negotiation(
         request,
-        "negotiations/negotiation_edit.html",
-        _negotiation_edit_context(study, membership, negotiation, event_form=event_form),
-        status=422,
+        slug,
+        negotiation_id,
+        EventForm,
+        services.event_create,
+        "event_form",
+        "Event added.",
     )
 
 
