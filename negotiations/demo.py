@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from negotiations.models import (
     Code,
     CodeSet,
     Coding,
+    ConsensusStatus,
+    ConsensusUnit,
     Membership,
     Source,
     Study,
@@ -195,12 +197,44 @@ def _create(data: dict[str, Any]) -> DemoResult:
         n_codings += 1
 
     # Statuses last: coding moves an assignment to "in progress" on its own.
+    # Submissions spread over the past months, in source order, so that the coders-versus-
+    # consensus chart has a history to show.
     now = timezone.now()
+    order = {key: i for i, key in enumerate(sources)}
     for (key, username), status in statuses.items():
+        weeks_ago = len(sources) - order[key]
         Assignment.objects.filter(source=sources[key], coder=users[username]).update(
             status=status,
-            submitted_at=now if status == AssignmentStatus.SUBMITTED else None,
+            submitted_at=now - timedelta(weeks=weeks_ago)
+            if status == AssignmentStatus.SUBMITTED
+            else None,
         )
+    supervisor = next(users[u["username"]] for u in data["users"] if u["role"] == "supervisor")
+    _settle_some_units(study, supervisor)
     return DemoResult(
         created=True, logins=_logins(data), n_sources=len(sources), n_codings=n_codings
     )
+
+
+def _settle_some_units(study: Study, supervisor: object) -> None:
+    """Settle about two in five disagreements, so the review and assessment pages show both."""
+    services.study_touch(study.pk)
+    services.consensus_sync(study=study)
+    open_units = ConsensusUnit.objects.filter(study=study, status=ConsensusStatus.OPEN).order_by(
+        "source__date", "segment__index", "code_id", "party_id"
+    )
+    for i, unit in enumerate(open_units):
+        if i % 5 not in (0, 2):
+            continue
+        # Accept the reading of the first coder (by id) who found evidence.
+        coder = min(
+            (int(c) for c, value in unit.readings.items() if value != "none"),
+            default=int(min(unit.readings)),
+        )
+        services.consensus_decide(
+            unit_id=unit.pk,
+            actor=supervisor,
+            decision="coder",
+            coder_id=coder,
+            seen_version=unit.version,
+        )

@@ -23,7 +23,12 @@ from negotiations.models import (
     Strength,
     Study,
 )
-from negotiations.selectors import SOURCE_SORTS, ReliabilityFilters, SourceFilters
+from negotiations.selectors import (
+    SOURCE_SORTS,
+    ConsensusFilters,
+    ReliabilityFilters,
+    SourceFilters,
+)
 from negotiations.services import size_limit_text
 
 
@@ -428,3 +433,89 @@ class ReliabilityFilterForm(StudyObjectsMixin, forms.Form):
             unit=data.get("unit") or "segment",
             level=data.get("level") or "nominal",
         )
+
+
+class ConsensusFilterForm(StudyObjectsMixin, forms.Form):
+    negotiation = forms.ModelChoiceField(
+        queryset=Negotiation.objects.none(), required=False, empty_label="All negotiations"
+    )
+    phase = forms.ModelChoiceField(
+        queryset=Phase.objects.none(), required=False, empty_label="All phases"
+    )
+    code = forms.ModelChoiceField(
+        queryset=Code.objects.none(), required=False, empty_label="All elements", label="Element"
+    )
+    party = forms.ModelChoiceField(
+        queryset=Party.objects.none(), required=False, empty_label="All parties"
+    )
+    coder = forms.ModelChoiceField(
+        queryset=Membership.objects.none(), required=False, empty_label="Any coder"
+    )
+    status = forms.ChoiceField(
+        choices=[
+            ("", "All disagreements"),
+            ("open", "Open"),
+            ("flagged", "Flagged for review"),
+            ("settled", "Settled"),
+            ("unanimous", "Unanimous"),
+        ],
+        required=False,
+    )
+    order = forms.ChoiceField(
+        choices=[("impact", "Closest to changing a verdict first"), ("source", "Source order")],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limit_to_study(study)
+        self.fields["code"].queryset = Code.objects.filter(study=study, archived=False)
+        self.fields["coder"].queryset = Membership.objects.filter(
+            study=study, role=Role.CODER
+        ).select_related("user")
+        self.fields["coder"].label_from_instance = lambda m: m.user.username
+
+    def filters(self) -> ConsensusFilters:
+        if not self.is_valid():
+            return ConsensusFilters()
+        data = self.cleaned_data
+        return ConsensusFilters(
+            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
+            phase=data["phase"].pk if data.get("phase") else None,
+            code=data["code"].pk if data.get("code") else None,
+            party=data["party"].pk if data.get("party") else None,
+            coder=data["coder"].user_id if data.get("coder") else None,
+            status=data.get("status") or "",
+            order=data.get("order") or "impact",
+        )
+
+
+class ConsensusDecisionForm(ErrorTextMixin, forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("coder", "coder"), ("none", "none"), ("custom", "custom")]
+    )
+    version = forms.IntegerField(min_value=0)
+    coder = forms.IntegerField(required=False)
+    rationale = forms.CharField(required=False, max_length=5000)
+    start = forms.IntegerField(required=False, min_value=0)
+    end = forms.IntegerField(required=False, min_value=1)
+    quote = forms.CharField(required=False, strip=False, max_length=2_000_000)
+    code = forms.ModelChoiceField(queryset=Code.objects.none(), required=False)
+    stance = forms.ChoiceField(choices=Stance.choices, required=False)
+    demonstrating_party = forms.ModelChoiceField(queryset=Party.objects.none(), required=False)
+    strength = forms.ChoiceField(choices=[("", "—"), *Strength.choices], required=False)
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].queryset = Code.objects.filter(study=study).select_related("code_set")
+        self.fields["demonstrating_party"].queryset = Party.objects.filter(study=study)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("decision") == "custom":
+            for name in ("start", "end", "quote", "code", "stance", "demonstrating_party"):
+                if data.get(name) in (None, ""):
+                    self.add_error(name, "Needed for a consensus coding.")
+        if data.get("decision") == "coder" and data.get("coder") is None:
+            self.add_error("coder", "Choose the coder whose reading you accept.")
+        return data

@@ -83,14 +83,24 @@ def _innermost(spans: Sequence[Span]) -> Span:
     return min(spans, key=lambda s: (s.end - s.start, -s.start, s.id))
 
 
-def render_text_html(text: str, segments: Sequence[tuple[int, int]], spans: Iterable[Span]) -> str:
-    """The text as escaped HTML runs, highlighted by the spans (see the module docstring)."""
+def render_text_html(
+    text: str,
+    segments: Sequence[tuple[int, int]],
+    spans: Iterable[Span],
+    marked_segment: int | None = None,
+) -> str:
+    """The text as escaped HTML runs, highlighted by the spans (see the module docstring).
+
+    Runs of `marked_segment` (a sentence under review) also get the class `disputed`.
+    """
     parts: list[str] = []
     for run in coded_runs(text, segments, spans):
         chunk = escape(text[run.start : run.end], quote=False)
         seg = f' data-s="{run.segment}"' if run.segment >= 0 else ""
+        marked = marked_segment is not None and run.segment == marked_segment
         if not run.spans:
-            parts.append(f'<span data-o="{run.start}"{seg}>{chunk}</span>')
+            css = ' class="disputed"' if marked else ""
+            parts.append(f'<span data-o="{run.start}"{seg}{css}>{chunk}</span>')
             continue
         top = _innermost(run.spans)
         classes = [f"hl code-{top.code_id} stance-{top.stance}"]
@@ -99,6 +109,8 @@ def render_text_html(text: str, segments: Sequence[tuple[int, int]], spans: Iter
         if run.opens:
             opener = _innermost(run.opens)
             classes.append(f"open open-{opener.stance}")
+        if marked:
+            classes.append("disputed")
         ids = " ".join(str(s.id) for s in run.spans)
         parts.append(
             f'<span data-o="{run.start}"{seg} class="{" ".join(classes)}" data-c="{ids}">'

@@ -1453,6 +1453,7 @@ def consensus_sync(*, study: Study, force: bool = False) -> int:
     changed = 0
     events: list[ConsensusEvent] = []
     unanimous_new: list[ConsensusUnit] = []
+    created: list[ConsensusUnit] = []
     for key, readings in current.items():
         source_id, index, code_id, party_id = key
         impact = margins.get((negotiation_of[source_id], code_id, party_id), 0)
@@ -1475,7 +1476,7 @@ def consensus_sync(*, study: Study, force: bool = False) -> int:
                 unit.decided_readings = readings
                 unit.decided_at = timezone.now()
                 unanimous_new.append(unit)
-            unit.save()
+            created.append(unit)
             changed += 1
             continue
         if unit.readings == readings and unit.impact == impact:
@@ -1524,6 +1525,8 @@ def consensus_sync(*, study: Study, force: bool = False) -> int:
             unit.readings = {}
             unit.save()
         changed += 1
+    # New units in batches; their ids come back (PostgreSQL and SQLite both return them).
+    ConsensusUnit.objects.bulk_create(created, batch_size=1000)
     _copy_unanimous_codings(unanimous_new, inputs.coder_names)
     events += [
         ConsensusEvent(

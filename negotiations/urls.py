@@ -97,3 +97,13 @@ urlpatterns += [
     path(study + "reliability/units.csv", views.reliability_matrix, name="reliability_matrix"),
     path(study + "sources/<int:source_id>/compare/", views.source_compare, name="source_compare"),
 ]
+
+urlpatterns += [
+    path(study + "review/", views.review_queue, name="review_queue"),
+    path(study + "review/history/", views.review_history, name="review_history"),
+    path(study + "review/coders/", views.consensus_coders, name="consensus_coders"),
+    path(study + "review/<int:unit_id>/", views.review_unit, name="review_unit"),
+    path(study + "review/<int:unit_id>/decide/", views.review_decide, name="review_decide"),
+    path(study + "review/<int:unit_id>/reopen/", views.review_reopen, name="review_reopen"),
+    path(study + "exports/consensus.csv", views.export_consensus, name="export_consensus"),
+]

@@ -1,13 +1,9 @@
-// The coding page: turns a text selection into code-point offsets, snaps it to words, and drives
-// the keyboard. The server renders the text as runs <span data-o="OFFSET">; OFFSET counts Unicode
-// code points, while the DOM counts UTF-16 units, so every conversion happens here, at the edge.
+// The coding page: fills the coding form from a text selection (offsets.js turns it into
+// code-point offsets and snaps it to words) and drives the keyboard.
 (function () {
   "use strict";
 
-  const WORD = /[\p{L}\p{M}\p{N}_]/u;
-  const JOINER = /['’\-‐]/u;
-
-  let chars = null; // the source text as an array of code points
+  const offsets = window.TrustCoderOffsets; // static/js/offsets.js
   let sentenceCursor = -1;
   let sentenceAnchor = -1;
 
@@ -15,70 +11,9 @@
   const textRoot = () => $("text");
   const form = () => $("coding-form");
 
-  function codePoints(s) {
-    let n = 0;
-    for (const _ of s) n++; // eslint-disable-line no-unused-vars
-    return n;
-  }
-
-  function sourceChars() {
-    if (chars === null) chars = Array.from(textRoot().textContent);
-    return chars;
-  }
-
-  function runOf(node) {
-    const el = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
-    return el ? el.closest("[data-o]") : null;
-  }
-
-  // A DOM boundary point (node, offset) as a code-point offset into the source text.
-  function pointToOffset(node, offset) {
-    const root = textRoot();
-    if (node === root) {
-      if (offset >= root.children.length) return sourceChars().length;
-      return Number(root.children[offset].dataset.o);
-    }
-    const run = runOf(node);
-    if (!run || !root.contains(run)) return null;
-    const base = Number(run.dataset.o);
-    if (node.nodeType === Node.TEXT_NODE) return base + codePoints(node.data.slice(0, offset));
-    return base + (offset > 0 ? codePoints(run.textContent) : 0);
-  }
-
-  function isWordAt(text, i) {
-    if (i < 0 || i >= text.length) return false;
-    if (WORD.test(text[i])) return true;
-    return JOINER.test(text[i]) && i > 0 && WORD.test(text[i - 1]) && i + 1 < text.length && WORD.test(text[i + 1]);
-  }
-
-  function snap(start, end) {
-    const text = sourceChars();
-    if (textRoot().dataset.snap === "1") {
-      while (start > 0 && isWordAt(text, start) && isWordAt(text, start - 1)) start--;
-      while (end < text.length && end > 0 && isWordAt(text, end - 1) && isWordAt(text, end)) end++;
-    }
-    while (start < end && /\s/u.test(text[start])) start++;
-    while (end > start && /\s/u.test(text[end - 1])) end--;
-    return [start, end];
-  }
-
-  // The current selection, clipped to the text, as [start, end] code points (or null).
   function selectedSpan() {
-    const selection = window.getSelection();
     const root = textRoot();
-    if (!root || !selection || selection.rangeCount === 0 || selection.isCollapsed) return null;
-    const range = selection.getRangeAt(0).cloneRange();
-    const whole = document.createRange();
-    whole.selectNodeContents(root);
-    if (range.compareBoundaryPoints(Range.END_TO_START, whole) >= 0) return null;
-    if (range.compareBoundaryPoints(Range.START_TO_END, whole) <= 0) return null;
-    if (range.compareBoundaryPoints(Range.START_TO_START, whole) < 0) range.setStart(whole.startContainer, whole.startOffset);
-    if (range.compareBoundaryPoints(Range.END_TO_END, whole) > 0) range.setEnd(whole.endContainer, whole.endOffset);
-    const start = pointToOffset(range.startContainer, range.startOffset);
-    const end = pointToOffset(range.endContainer, range.endOffset);
-    if (start === null || end === null) return null;
-    const [a, b] = snap(Math.min(start, end), Math.max(start, end));
-    return a < b ? [a, b] : null;
+    return root ? offsets.selectedSpan(root, root.dataset.snap === "1") : null;
   }
 
   function setPending(span) {
@@ -94,7 +29,7 @@
       return;
     }
     const [start, end] = span;
-    const quote = sourceChars().slice(start, end).join("");
+    const quote = offsets.quote(textRoot(), start, end);
     $("id_start").value = String(start);
     $("id_end").value = String(end);
     $("id_quote").value = quote;
@@ -333,7 +268,6 @@
 
   document.body.addEventListener("htmx:afterSettle", (event) => {
     if (!event.detail || !event.detail.target || event.detail.target.id !== "text-region") return;
-    chars = null;
     window.getSelection().removeAllRanges();
     setPending(null);
     // The memo belongs to the coding just saved; a refused save keeps it for the next try.

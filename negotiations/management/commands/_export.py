@@ -24,9 +24,10 @@ def study_or_error(slug: str) -> Study:
 
 
 @contextmanager
-def output_stream(path: Path | None) -> Iterator[IO[str]]:
+def output_stream(path: Path | None, default: IO[str] | None = None) -> Iterator[IO[str]]:
+    """The file at `path`, or `default` (a command's self.stdout, so call_command captures it)."""
     if path is None:
-        yield sys.stdout
+        yield default if default is not None else sys.stdout
         return
     with path.open("w", encoding="utf-8", newline="") as handle:
         yield handle

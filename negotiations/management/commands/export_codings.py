@@ -1,5 +1,3 @@
-from contextlib import nullcontext
-
 from django.core.management.base import BaseCommand, CommandParser
 
 from negotiations import exports
@@ -24,10 +22,7 @@ class Command(BaseCommand):
         lines = exports.csv_lines(
             exports.CODING_COLUMNS, exports.coding_rows(codings=codings, study=study)
         )
-        # Without --output, write through self.stdout so call_command(stdout=...) captures it.
-        path = options["output"]
-        output = output_stream(path) if path else nullcontext(self.stdout)  # type: ignore[arg-type]
-        with output as handle:
+        with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)
         if options["output"]:
             self.stderr.write(f"Wrote {n} codings to {options['output']}.")

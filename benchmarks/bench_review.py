@@ -1,0 +1,150 @@
+"""The review queue with 5,000 disagreement units: first page and one unit, queries and time.
+
+Run by hand: `.venv/bin/python benchmarks/bench_review.py` (throwaway test database; set
+DATABASE_URL for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
+
+import django
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core import signals  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    CaptureQueriesContext,
+    setup_test_environment,
+    teardown_test_environment,
+)
+
+from negotiations import services  # noqa: E402
+from negotiations.models import (  # noqa: E402
+    Assignment,
+    AssignmentStatus,
+    Code,
+    Coding,
+    ConsensusUnit,
+    Membership,
+    Role,
+    Segment,
+    Source,
+)
+from negotiations.text import split_sentences  # noqa: E402
+
+SENTENCE = "The delegation reviewed the freeze and the fuel schedule. "
+
+
+def build() -> tuple[object, object]:
+    rng = random.Random(2)
+    owner = User.objects.create_user("owner", password="x")
+    coders = [User.objects.create_user(f"coder{i}", password="x") for i in range(2)]
+    study = services.study_create(name="Bench", slug="bench", created_by=owner)
+    for coder in coders:
+        Membership.objects.create(study=study, user=coder, role=Role.CODER)
+    us = services.party_create(study=study, code="US", name="US")
+    dprk = services.party_create(study=study, code="DPRK", name="DPRK")
+    negotiation = services.negotiation_create(study=study, name="Talks", parties=[us, dprk])
+    sources = [
+        Source(
+            study=study,
+            negotiation=negotiation,
+            title=f"S{i}",
+            text=SENTENCE * 10 + f"Number {i}.",
+            text_sha256=services.text_digest(SENTENCE * 10 + f"Number {i}."),
+        )
+        for i in range(480)
+    ]
+    Source.objects.bulk_create(sources)
+    Segment.objects.bulk_create(
+        Segment(source=s, index=k, start=a, end=b)
+        for s in sources
+        for k, (a, b) in enumerate(split_sentences(s.text))
+    )
+    Assignment.objects.bulk_create(
+        Assignment(source=s, coder=c, status=AssignmentStatus.SUBMITTED)
+        for s in sources
+        for c in coders
+    )
+    codes = list(Code.objects.filter(study=study, code_set__slug="elements"))
+    codings = []
+    for s in sources:
+        for a, b in split_sentences(s.text):
+            # One coder codes, the other does not: every coded sentence is a disagreement.
+            if rng.random() < 0.95:
+                codings.append(
+                    Coding(
+                        source=s,
+                        coder=coders[0],
+                        code=rng.choice(codes),
+                        start=a,
+                        end=b,
+                        quote=s.text[a:b],
+                        stance="for",
+                        demonstrating_party=rng.choice([us, dprk]),
+                    )
+                )
+    Coding.objects.bulk_create(codings, batch_size=2000)
+    Membership.objects.filter(study=study, user=owner).update(role=Role.SUPERVISOR)
+    services.study_touch(study.pk)
+    return owner, study
+
+
+def timed(client: Client, url: str, repeats: int = 7) -> tuple[int, float]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    n_queries = len(ctx.captured_queries)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        client.get(url)
+        times.append(time.perf_counter() - t0)
+    return n_queries, statistics.median(times)
+
+
+def main() -> None:
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0)
+    try:
+        print(f"database: {connection.vendor}")
+        owner, study = build()
+        t0 = time.perf_counter()
+        services.consensus_sync(study=study)
+        print(f"first sync: {time.perf_counter() - t0:.2f} s")
+        n_units = ConsensusUnit.objects.filter(study=study, unanimous=False).count()
+        client = Client()
+        client.force_login(owner)
+        print(f"{n_units:,} disagreement units")
+        for label, url in (
+            ("queue, first page", "/studies/bench/review/"),
+            ("queue, page 50, source order", "/studies/bench/review/?order=source&page=50"),
+        ):
+            n, seconds = timed(client, url)
+            print(f"{label:<32} {n:>3} queries {seconds * 1000:7.1f} ms")
+        unit = ConsensusUnit.objects.filter(study=study, unanimous=False).order_by("impact", "pk")[
+            0
+        ]
+        n, seconds = timed(client, f"/studies/bench/review/{unit.pk}/")
+        print(f"{'one unit':<32} {n:>3} queries {seconds * 1000:7.1f} ms")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand, CommandParser
+
+from negotiations import exports, services
+from negotiations.management.commands._export import (
+    add_export_arguments,
+    output_stream,
+    study_or_error,
+    write_lines,
+)
+
+
+class Command(BaseCommand):
+    help = "Export a study's consensus layer as CSV: the coding columns plus the decision."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_export_arguments(parser)
+
+    def handle(self, *args: object, **options: object) -> None:
+        study = study_or_error(str(options["study"]))
+        services.consensus_sync(study=study)
+        lines = exports.csv_lines(exports.CONSENSUS_COLUMNS, exports.consensus_rows(study=study))
+        with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
+            n = write_lines(handle, lines)
+        if options["output"]:
+            self.stderr.write(f"Wrote {n} consensus rows to {options['output']}.")

@@ -1,0 +1,89 @@
+// Text selections as code-point offsets. The server renders a source text as runs
+// <span data-o="OFFSET">, OFFSET counting Unicode code points; the DOM counts UTF-16 units, so
+// every conversion happens here, at the edge. Used by the coding and the review pages.
+(function () {
+  "use strict";
+
+  const WORD = /[\p{L}\p{M}\p{N}_]/u;
+  const JOINER = /['’\-‐]/u;
+  const charsOf = new WeakMap(); // root element -> its text as an array of code points
+
+  function codePoints(s) {
+    let n = 0;
+    for (const _ of s) n++; // eslint-disable-line no-unused-vars
+    return n;
+  }
+
+  function chars(root) {
+    let cached = charsOf.get(root);
+    if (!cached) {
+      cached = Array.from(root.textContent);
+      charsOf.set(root, cached);
+    }
+    return cached;
+  }
+
+  function runOf(node) {
+    const el = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
+    return el ? el.closest("[data-o]") : null;
+  }
+
+  // A DOM boundary point (node, offset) as a code-point offset into the root's text.
+  function pointToOffset(root, node, offset) {
+    if (node === root) {
+      if (offset >= root.children.length) return chars(root).length;
+      return Number(root.children[offset].dataset.o);
+    }
+    const run = runOf(node);
+    if (!run || !root.contains(run)) return null;
+    const base = Number(run.dataset.o);
+    if (node.nodeType === Node.TEXT_NODE) return base + codePoints(node.data.slice(0, offset));
+    return base + (offset > 0 ? codePoints(run.textContent) : 0);
+  }
+
+  function isWordAt(text, i) {
+    if (i < 0 || i >= text.length) return false;
+    if (WORD.test(text[i])) return true;
+    return JOINER.test(text[i]) && i > 0 && WORD.test(text[i - 1]) && i + 1 < text.length && WORD.test(text[i + 1]);
+  }
+
+  // Widen a span to whole words (when `snap`), then trim surrounding white space.
+  function snapSpan(root, start, end, snap) {
+    const text = chars(root);
+    if (snap) {
+      while (start > 0 && isWordAt(text, start) && isWordAt(text, start - 1)) start--;
+      while (end < text.length && end > 0 && isWordAt(text, end - 1) && isWordAt(text, end)) end++;
+    }
+    while (start < end && /\s/u.test(text[start])) start++;
+    while (end > start && /\s/u.test(text[end - 1])) end--;
+    return [start, end];
+  }
+
+  // The current selection, clipped to the root, as [start, end] code points (or null).
+  function selectedSpan(root, snap) {
+    const selection = window.getSelection();
+    if (!root || !selection || selection.rangeCount === 0 || selection.isCollapsed) return null;
+    const range = selection.getRangeAt(0).cloneRange();
+    const whole = document.createRange();
+    whole.selectNodeContents(root);
+    if (range.compareBoundaryPoints(Range.END_TO_START, whole) >= 0) return null;
+    if (range.compareBoundaryPoints(Range.START_TO_END, whole) <= 0) return null;
+    if (range.compareBoundaryPoints(Range.START_TO_START, whole) < 0) range.setStart(whole.startContainer, whole.startOffset);
+    if (range.compareBoundaryPoints(Range.END_TO_END, whole) > 0) range.setEnd(whole.endContainer, whole.endOffset);
+    const start = pointToOffset(root, range.startContainer, range.startOffset);
+    const end = pointToOffset(root, range.endContainer, range.endOffset);
+    if (start === null || end === null) return null;
+    const [a, b] = snapSpan(root, Math.min(start, end), Math.max(start, end), snap);
+    return a < b ? [a, b] : null;
+  }
+
+  function quote(root, start, end) {
+    return chars(root).slice(start, end).join("");
+  }
+
+  function forget(root) {
+    charsOf.delete(root);
+  }
+
+  window.TrustCoderOffsets = { selectedSpan, quote, forget };
+})();

@@ -1,0 +1,130 @@
+"""Review in a real browser: settle with the keyboard, reopen, write a consensus coding over a
+span selected with the mouse."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from negotiations import services
+from negotiations.models import (
+    Assignment,
+    Code,
+    ConsensusCoding,
+    ConsensusStatus,
+    ConsensusUnit,
+    Role,
+)
+from tests.browser.conftest import log_in
+from tests.factories import PASSWORD, NegotiationFactory, PartyFactory, SourceFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+TEXT = "Kim said 🙂 the freeze held for a year. The envoy promised fuel. Talks ended in March."
+
+# The screen position of the first and last characters of a code-point span in #review-text.
+_SPAN_POINTS_JS = """([start, end]) => {
+  const runs = Array.from(document.querySelectorAll("#review-text [data-o]"));
+  function charRect(offset) {
+    let run = runs[0];
+    for (const r of runs) { if (Number(r.dataset.o) <= offset) run = r; else break; }
+    const node = run.firstChild;
+    const before = Array.from(node.data).slice(0, offset - Number(run.dataset.o)).join("");
+    const ch = Array.from(node.data.slice(before.length))[0];
+    const range = document.createRange();
+    range.setStart(node, before.length);
+    range.setEnd(node, before.length + ch.length);
+    const box = range.getClientRects()[0];
+    return { left: box.left, right: box.right, middle: (box.top + box.bottom) / 2 };
+  }
+  const first = charRect(start);
+  const last = charRect(end - 1);
+  return { x1: first.left + 1, y1: first.middle, x2: last.right - 1, y2: last.middle };
+}"""
+
+
+@pytest.fixture
+def disputed():
+    owner = UserFactory(username="olivia")
+    study = services.study_create(name="Review study", slug="review", created_by=owner)
+    for name, role in [("sam", Role.SUPERVISOR), ("cora", Role.CODER), ("cody", Role.CODER)]:
+        UserFactory(username=name)
+        services.membership_add(study=study, identifier=name, role=role, actor_role=Role.OWNER)
+    us = PartyFactory(study=study, code="US")
+    negotiation = NegotiationFactory(study=study)
+    negotiation.parties.add(us)
+    source = SourceFactory(study=study, negotiation=negotiation, text=TEXT)
+    zopa = Code.objects.get(study=study, name="ZOPA")
+    for username, stance in (("cora", "for"), ("cody", "against")):
+        coder = study.members.get(username=username)
+        services.assignment_create(source=source, coder=coder, assigned_by=owner)
+        passage = "the freeze held for a year."
+        start = TEXT.index(passage)
+        services.coding_create(
+            source=source,
+            coder=coder,
+            code=zopa,
+            start=start,
+            end=start + len(passage),
+            quote=passage,
+            stance=stance,
+            demonstrating_party=us,
+        )
+    for assignment in Assignment.objects.filter(source=source):
+        services.assignment_submit(assignment=assignment)
+    services.consensus_sync(study=study)
+    unit = ConsensusUnit.objects.get(unanimous=False)
+    return {"study": study, "unit": unit, "zopa": zopa, "us": us, "source": source}
+
+
+def test_settle_with_the_keyboard_then_reopen(page, disputed):
+    unit = disputed["unit"]
+    log_in(page, "sam", PASSWORD)
+    page.goto(f"/studies/review/review/{unit.pk}/")
+    lanes = page.locator(".lane h3").all_inner_texts()
+    first_coder = lanes[0].split(".")[1].split()[0]  # lanes are numbered in the order of the keys
+    page.keyboard.press("1")
+    expect(page.locator(".messages")).to_contain_text("Settled.")
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.SETTLED
+    assert unit.chosen_coder.username == first_coder
+    assert ConsensusCoding.objects.filter(unit=unit).count() == 1
+    page.wait_for_load_state("load")  # the keys work once review.js has run
+    page.keyboard.press("r")
+    expect(page.locator(".messages")).to_contain_text("Reopened.")
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.OPEN
+    assert not ConsensusCoding.objects.filter(unit=unit).exists()
+
+
+def test_accepting_none_needs_a_rationale(page, disputed):
+    unit = disputed["unit"]
+    log_in(page, "sam", PASSWORD)
+    page.goto(f"/studies/review/review/{unit.pk}/")
+    page.fill("input[name=rationale]", "Neither: the freeze is reported, not promised.")
+    page.click("[data-accept='0']")
+    expect(page.locator(".messages")).to_contain_text("Settled.")
+    unit.refresh_from_db()
+    assert unit.decision == "none" and unit.rationale.startswith("Neither")
+
+
+def test_custom_consensus_coding_over_a_selected_span(page, disputed):
+    unit = disputed["unit"]
+    log_in(page, "sam", PASSWORD)
+    page.goto(f"/studies/review/review/{unit.pk}/")
+    passage = "freeze held"
+    start = TEXT.index(passage)  # after an emoji: code points, not UTF-16 units
+    box = page.evaluate(_SPAN_POINTS_JS, [start, start + len(passage)])
+    page.mouse.move(box["x1"], box["y1"])
+    page.mouse.down()
+    page.mouse.move(box["x2"], box["y2"], steps=5)
+    page.mouse.up()
+    expect(page.locator("#custom-preview")).to_contain_text(f"[{start}:{start + len(passage)}]")
+    page.select_option("#custom-form select[name=stance]", "against")
+    page.fill("#custom-form textarea[name=rationale]", "The freeze, not the year, is the evidence.")
+    page.click("#custom-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Settled.")
+    coding = ConsensusCoding.objects.get(unit=unit)
+    assert (coding.start, coding.end, coding.quote) == (start, start + len(passage), passage)
+    assert coding.stance == "against"
+    expect(page.locator("#review-text .hl")).to_have_text(passage)

@@ -1,0 +1,410 @@
+"""The consensus layer: units from disagreements, decisions, reopening, flags, conflicts, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from negotiations import services
+from negotiations.models import (
+    Assignment,
+    Code,
+    Coding,
+    ConsensusCoding,
+    ConsensusEvent,
+    ConsensusStatus,
+    ConsensusUnit,
+    Decision,
+    Segment,
+)
+from tests.factories import NegotiationFactory, PartyFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "The envoy promised fuel. The freeze held for a year. Talks ended in March."
+
+
+def code_passage(source, coder, code, party, passage, stance="for", strength="", memo=""):
+    start = source.text.index(passage)
+    return services.coding_create(
+        source=source,
+        coder=coder,
+        code=code,
+        start=start,
+        end=start + len(passage),
+        quote=passage,
+        stance=stance,
+        demonstrating_party=party,
+        strength=strength,
+        memo=memo,
+    )
+
+
+@pytest.fixture
+def layer(members):
+    """Two coders on one source: they agree on sentence 0 (for), differ on sentence 1."""
+    study = members.study
+    us = PartyFactory(study=study, code="US")
+    negotiation = NegotiationFactory(study=study)
+    negotiation.parties.add(us)
+    source = SourceFactory(study=study, negotiation=negotiation, text=TEXT)
+    zopa = Code.objects.get(study=study, name="ZOPA")
+    a, b = members.coder, members.coder2
+    for coder in (a, b):
+        services.assignment_create(source=source, coder=coder, assigned_by=members.supervisor)
+    code_passage(source, a, zopa, us, "The envoy promised fuel.", "for", "hoop")
+    code_passage(source, b, zopa, us, "envoy promised fuel", "for")
+    code_passage(source, a, zopa, us, "The freeze held for a year.", "for", memo="a's memo")
+    code_passage(source, b, zopa, us, "The freeze held", "against")
+    for assignment in Assignment.objects.filter(source=source):
+        services.assignment_submit(assignment=assignment)
+    services.consensus_sync(study=study)
+    return {"study": study, "source": source, "zopa": zopa, "us": us, "a": a, "b": b}
+
+
+def unit_at(layer, index):
+    return ConsensusUnit.objects.get(source=layer["source"], segment__index=index)
+
+
+def test_sync_creates_open_disagreements_and_unanimous_units(layer):
+    assert ConsensusUnit.objects.count() == 2
+    agreed, disputed = unit_at(layer, 0), unit_at(layer, 1)
+    assert agreed.unanimous and agreed.status == ConsensusStatus.SETTLED
+    assert agreed.decision == Decision.UNANIMOUS
+    # The unanimous unit copies the passage of the first coder by name (cody before cora).
+    assert list(agreed.consensus_codings.values_list("quote", "stance")) == [
+        ("envoy promised fuel", "for")
+    ]
+    assert disputed.status == ConsensusStatus.OPEN and not disputed.unanimous
+    assert disputed.readings == {str(layer["a"].pk): "for", str(layer["b"].pk): "against"}
+    assert ConsensusEvent.objects.filter(unit=agreed, action="unanimous").exists()
+
+
+def test_accepting_a_coder_copies_their_passages_and_never_changes_coder_layers(layer, members):
+    before = list(Coding.objects.order_by("pk").values())
+    unit = unit_at(layer, 1)
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="coder",
+        coder_id=layer["b"].pk,
+        seen_version=unit.version,
+    )
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.SETTLED and unit.chosen_coder == layer["b"]
+    assert list(unit.consensus_codings.values_list("quote", "stance")) == [
+        ("The freeze held", "against")
+    ]
+    assert list(Coding.objects.order_by("pk").values()) == before
+    event = ConsensusEvent.objects.get(unit=unit, action="settle")
+    assert event.actor == members.supervisor
+    assert event.before["status"] == "open" and event.after["decision"] == "coder"
+
+
+def test_rationale_required_when_the_decision_differs_from_every_coder(layer, members):
+    unit = unit_at(layer, 1)
+    with pytest.raises(ValidationError, match="rationale"):
+        services.consensus_decide(
+            unit_id=unit.pk, actor=members.supervisor, decision="none", seen_version=unit.version
+        )
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.OPEN and not ConsensusCoding.objects.filter(unit=unit)
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="none",
+        seen_version=unit.version,
+        rationale="Neither reading holds: the freeze is context.",
+    )
+    unit.refresh_from_db()
+    assert unit.decision == Decision.NONE and unit.consensus_codings.count() == 0
+
+
+def test_custom_consensus_coding(layer, members):
+    unit = unit_at(layer, 1)
+    text = layer["source"].text
+    passage = "held for a year"
+    custom = services.CustomConsensus(
+        start=text.index(passage),
+        end=text.index(passage) + len(passage),
+        quote=passage,
+        code=layer["zopa"],
+        stance="against",
+        party=layer["us"],
+        strength="smoking_gun",
+    )
+    # "against" is coder b's reading: no rationale needed.
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="custom",
+        custom=custom,
+        seen_version=unit.version,
+    )
+    coding = ConsensusCoding.objects.get(unit=unit)
+    assert (coding.quote, coding.stance, coding.strength) == (passage, "against", "smoking_gun")
+    wrong = services.CustomConsensus(
+        start=0, end=5, quote="xxxxx", code=layer["zopa"], stance="for", party=layer["us"]
+    )
+    unit.refresh_from_db()
+    with pytest.raises(ValidationError, match="does not match"):
+        services.consensus_decide(
+            unit_id=unit.pk,
+            actor=members.supervisor,
+            decision="custom",
+            custom=wrong,
+            seen_version=unit.version,
+            rationale="x",
+        )
+
+
+def test_stale_version_is_refused_with_who_settled_first(layer, members):
+    unit = unit_at(layer, 1)
+    seen = unit.version
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.owner,
+        decision="coder",
+        coder_id=layer["a"].pk,
+        seen_version=seen,
+    )
+    with pytest.raises(services.ConsensusConflict, match="olivia settled this unit first"):
+        services.consensus_decide(
+            unit_id=unit.pk,
+            actor=members.supervisor,
+            decision="coder",
+            coder_id=layer["b"].pk,
+            seen_version=seen,
+        )
+    unit.refresh_from_db()
+    assert unit.chosen_coder == layer["a"]
+
+
+def test_reopen_then_changed_codings_flag_the_unit(layer, members):
+    unit = unit_at(layer, 1)
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="coder",
+        coder_id=layer["a"].pk,
+        seen_version=unit.version,
+    )
+    # Coder b's source is reopened and b changes the reading to agree with a.
+    assignment = Assignment.objects.get(source=layer["source"], coder=layer["b"])
+    services.assignment_reopen(assignment=assignment)
+    coding = Coding.objects.get(coder=layer["b"], stance="against")
+    services.coding_update(
+        coding=coding,
+        coder=layer["b"],
+        code=layer["zopa"],
+        stance="for",
+        demonstrating_party=layer["us"],
+    )
+    services.assignment_submit(assignment=assignment)
+    services.consensus_sync(study=layer["study"])
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.FLAGGED
+    assert unit.consensus_codings.count() == 1  # the decision is kept until reviewed
+    assert ConsensusEvent.objects.filter(unit=unit, action="flag").exists()
+    services.consensus_reopen(unit_id=unit.pk, actor=members.supervisor, seen_version=unit.version)
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.OPEN and unit.consensus_codings.count() == 0
+    assert list(unit.events.values_list("action", flat=True))[:3] == ["reopen", "flag", "settle"]
+
+
+def test_unsubmitting_drops_open_units(layer):
+    assignment = Assignment.objects.get(source=layer["source"], coder=layer["b"])
+    services.assignment_reopen(assignment=assignment)
+    services.consensus_sync(study=layer["study"])
+    assert not ConsensusUnit.objects.filter(status=ConsensusStatus.OPEN).exists()
+
+
+def review_url(layer, name="review_queue", *args):
+    return reverse(f"negotiations:{name}", args=[layer["study"].slug, *args])
+
+
+def test_queue_page_partial_progress_and_permissions(layer, clients):
+    url = review_url(layer)
+    for role, status in [("coder", 403), ("reader", 403), ("outsider", 404), ("anonymous", 302)]:
+        assert clients[role].get(url).status_code == status
+    html = clients["supervisor"].get(url).content.decode()
+    assert "0 of 1 settled" in html and "1 unanimous" in html
+    assert "Sentence 1" in html and "ZOPA · US" in html
+    partial = clients["supervisor"].get(
+        url, {"status": "unanimous"}, headers={"HX-Request": "true"}
+    )
+    text = partial.content.decode()
+    assert text.lstrip().startswith('<div id="queue">') and "Sentence 0" in text
+
+
+def test_unit_page_lanes_and_decision_by_post(layer, clients, members):
+    unit = unit_at(layer, 1)
+    url = review_url(layer, "review_unit", unit.pk)
+    html = clients["supervisor"].get(url).content.decode()
+    assert "a&#x27;s memo" in html and "cora" in html and "cody" in html
+    assert 'data-accept="1"' in html and 'data-accept="0"' in html
+    assert clients["coder"].get(url).status_code == 403
+    decide = review_url(layer, "review_decide", unit.pk)
+    assert (
+        clients["coder"]
+        .post(decide, {"decision": "coder", "coder": layer["a"].pk, "version": 0})
+        .status_code
+        == 403
+    )
+    response = clients["supervisor"].post(
+        decide, {"decision": "coder", "coder": layer["a"].pk, "version": unit.version}
+    )
+    assert response.status_code == 302
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.SETTLED
+    stale = clients["owner"].post(decide, {"decision": "none", "version": 0, "rationale": "r"})
+    assert stale.status_code == 409
+    assert "sam settled this unit first" in stale.content.decode()
+
+
+def test_history_page(layer, clients, members):
+    unit = unit_at(layer, 1)
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="coder",
+        coder_id=layer["a"].pk,
+        seen_version=unit.version,
+    )
+    html = clients["supervisor"].get(review_url(layer, "review_history")).content.decode()
+    assert "Settled" in html and "sam" in html and "Entered as unanimous" in html
+
+
+def test_consensus_export_and_command(layer, clients, members):
+    unit = unit_at(layer, 1)
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="none",
+        seen_version=unit.version,
+        rationale="=cmd|' /C calc'!A0",
+    )
+    response = clients["reader"].get(
+        reverse("negotiations:export_consensus", args=[layer["study"].slug])
+    )
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {r["decision"] for r in rows} == {"none", "unanimous"}
+    none_row = next(r for r in rows if r["decision"] == "none")
+    assert none_row["rationale"].startswith("'=")  # neutralised
+    assert none_row["decided_by"] == "sam" and none_row["unanimous"] == "no"
+    unanimous = next(r for r in rows if r["decision"] == "unanimous")
+    assert (
+        unanimous["quote"] == layer["source"].text[int(unanimous["start"]) : int(unanimous["end"])]
+    )
+    out = StringIO()
+    call_command("export_consensus", "--study", layer["study"].slug, stdout=out)
+    assert out.getvalue().splitlines()[0].startswith("coding_id,study,negotiation")
+    assert len(out.getvalue().splitlines()) == 3
+    assert (
+        clients["coder"]
+        .get(reverse("negotiations:export_consensus", args=[layer["study"].slug]))
+        .status_code
+        == 403
+    )
+
+
+def test_coders_against_consensus_and_release(layer, clients, members):
+    unit = unit_at(layer, 1)
+    services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="coder",
+        coder_id=layer["a"].pk,
+        seen_version=unit.version,
+    )
+    url = review_url(layer, "consensus_coders")
+    html = clients["supervisor"].get(url).content.decode()
+    assert "cora" in html and "cody" in html and "<svg" in html
+    assert clients["coder"].get(url).status_code == 403
+    clients["supervisor"].post(url, {"released": "1"})
+    mine = clients["coder"].get(url).content.decode()
+    assert "cora" in mine and "cody" not in mine.split("<main")[1]
+    from negotiations.selectors import coder_consensus_figures
+
+    figures = coder_consensus_figures(study=layer["study"])
+    cora = next(r for r in figures["rows"] if r["coder"] == "cora")
+    cody = next(r for r in figures["rows"] if r["coder"] == "cody")
+    assert cora["overall"]["percent"] == 1.0  # her reading was accepted everywhere
+    assert cody["overall"]["percent"] < 1.0
+
+
+def test_queue_queries_fixed_with_many_units(
+    layer, clients, members, django_assert_max_num_queries
+):
+    url = review_url(layer)
+    clients["supervisor"].get(url)
+    with CaptureQueriesContext(connection) as small:
+        clients["supervisor"].get(url)
+    source = layer["source"]
+    segments = list(Segment.objects.filter(source=source))
+    bulk = []
+    codes = list(Code.objects.filter(study=layer["study"]))
+    parties = [layer["us"], *[PartyFactory(study=layer["study"], code=f"X{i}") for i in range(30)]]
+    for segment in segments:
+        for code in codes:
+            for party in parties:
+                bulk.append(
+                    ConsensusUnit(
+                        study=layer["study"],
+                        source=source,
+                        segment=segment,
+                        code=code,
+                        party=party,
+                        readings={"1": "for", "2": "none"},
+                    )
+                )
+    ConsensusUnit.objects.bulk_create(bulk, ignore_conflicts=True)
+    assert ConsensusUnit.objects.count() > 500
+    with django_assert_max_num_queries(len(small)):
+        response = clients["supervisor"].get(url, {"page": 3})
+    assert response.status_code == 200
+
+
+def test_two_supervisors_at_once_on_postgresql(layer, members, postgres_only, transactional_db):
+    """Two connections decide the same unit at the same moment: one wins, the other is told."""
+    unit = unit_at(layer, 1)
+    seen = unit.version
+    barrier = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def decide(actor, coder):
+        try:
+            barrier.wait(timeout=10)
+            services.consensus_decide(
+                unit_id=unit.pk, actor=actor, decision="coder", coder_id=coder.pk, seen_version=seen
+            )
+            results[actor.username] = "settled"
+        except services.ConsensusConflict as exc:
+            results[actor.username] = str(exc)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=decide, args=(members.supervisor, layer["a"])),
+        threading.Thread(target=decide, args=(members.owner, layer["b"])),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(v == "settled" for v in results.values()) == [False, True]
+    winner = next(k for k, v in results.items() if v == "settled")
+    loser_message = next(v for v in results.values() if v != "settled")
+    assert f"{winner} settled this unit first" in loser_message
+    unit.refresh_from_db()
+    assert unit.version == seen + 1
+    assert ConsensusEvent.objects.filter(unit=unit, action="settle").count() == 1
