@@ -64,6 +64,8 @@ MANAGE_PAGES = [
     ("source_edit", ("source_id",)),
     ("source_import", ()),
     ("assignments", ()),
+    ("review_queue", ()),
+    ("review_history", ()),
 ]
 
 # Writes only owners and supervisors may make; the data sent would be valid for them.
