@@ -278,3 +278,43 @@ def consensus_rows(*, study: Study) -> Iterator[tuple[Any, ...]]:
                 c.quote,
                 *tail,
             )
+
+
+ASSESSMENT_COLUMNS = (
+    "negotiation",
+    "phase",
+    "element",
+    "party",
+    "n_for",
+    "n_against",
+    "n_sources",
+    "weight_for",
+    "weight_against",
+    "verdict",
+    "override_verdict",
+    "rationale",
+)
+
+
+def assessment_rows(data: Any) -> Iterator[tuple[Any, ...]]:
+    """One row per negotiation x phase ("all" for the whole case) x element x party."""
+    for negotiation in data.negotiations:
+        for phase in [None, *negotiation.phases.all()]:
+            for code in data.codes:
+                for party in data.parties[negotiation.pk]:
+                    assessed = data.get(negotiation.pk, phase.pk if phase else 0, code.pk, party.pk)
+                    cell, judgement = assessed.cell, assessed.judgement
+                    yield (
+                        negotiation.name,
+                        phase.name if phase else "all",
+                        code.name,
+                        party.code,
+                        cell.n_for,
+                        cell.n_against,
+                        cell.n_sources,
+                        round(cell.weight_for, 3),
+                        round(cell.weight_against, 3),
+                        assessed.computed,
+                        judgement.override_verdict if judgement else "",
+                        judgement.rationale if judgement else "",
+                    )

@@ -51,6 +51,23 @@ class Study(models.Model):
     consensus_released = models.BooleanField(
         default=False, help_text="Coders see their own agreement with the consensus."
     )
+    # The assessment rule (DOMAIN.md section 5), editable by supervisors; see assessment.py.
+    rule_min_sources = models.PositiveSmallIntegerField(
+        default=2,
+        help_text="Below this many sources with evidence, a verdict is 'insufficient evidence'.",
+    )
+    rule_use_strength = models.BooleanField(
+        default=True,
+        help_text="Weigh passages by evidence strength (otherwise every passage weighs 1).",
+    )
+    rule_contested_min_weight = models.FloatField(
+        default=3.0,
+        help_text="Both sides need at least this weight for a verdict of 'contested'.",
+    )
+    rule_contested_ratio = models.FloatField(
+        default=1.5,
+        help_text="...and the stronger side at most this many times the weaker.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="studies"
     )
@@ -627,3 +644,45 @@ class ConsensusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.action} at {self.at}"
+
+
+class Verdict(models.TextChoices):
+    PRESENT = "present", "Present"
+    ABSENT = "absent", "Absent"
+    CONTESTED = "contested", "Contested"
+    INSUFFICIENT = "insufficient", "Insufficient evidence"
+
+
+class AssessmentJudgement(models.Model):
+    """A supervisor's written judgement on one cell of a negotiation's assessment, optionally
+    overriding the computed verdict. Never edited: each change is a new row, so history stays."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="judgements")
+    negotiation = models.ForeignKey(
+        Negotiation, on_delete=models.CASCADE, related_name="judgements"
+    )
+    phase = models.ForeignKey(
+        Phase, null=True, blank=True, on_delete=models.CASCADE, related_name="judgements"
+    )
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="judgements")
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="judgements")
+    judgement = models.TextField(blank=True)
+    override_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    rationale = models.TextField(blank=True)
+    computed_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["negotiation", "phase", "code", "party", "-created_at"],
+                name="judgement_cell_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.negotiation_id}/{self.phase_id}/{self.code_id}/{self.party_id}"

@@ -107,3 +107,28 @@ urlpatterns += [
     path(study + "review/<int:unit_id>/reopen/", views.review_reopen, name="review_reopen"),
     path(study + "exports/consensus.csv", views.export_consensus, name="export_consensus"),
 ]
+
+urlpatterns += [
+    path(study + "assessments/", views.assessments, name="assessments"),
+    path(study + "assessments/rule/", views.assessment_rule, name="assessment_rule"),
+    path(
+        study + "assessments/<int:negotiation_id>/",
+        views.assessment_negotiation,
+        name="assessment_negotiation",
+    ),
+    path(
+        study + "assessments/<int:negotiation_id>/cell/",
+        views.assessment_cell,
+        name="assessment_cell",
+    ),
+    path(
+        study + "assessments/<int:negotiation_id>/timeline/",
+        views.assessment_timeline,
+        name="assessment_timeline",
+    ),
+    path(
+        study + "assessments/<int:negotiation_id>/robustness/",
+        views.assessment_robustness,
+        name="assessment_robustness",
+    ),
+]

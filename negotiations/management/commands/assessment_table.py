@@ -1,0 +1,33 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from negotiations import exports, selectors, services
+from negotiations.models import Study
+
+
+class Command(BaseCommand):
+    help = (
+        "Print a study's assessment table: one row per negotiation x phase ('all' for the whole "
+        "negotiation) x element x party, with the evidence, the verdict and any override."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--study", required=True, help="The study's slug.")
+        parser.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    def handle(self, *args: object, **options: object) -> None:
+        study = Study.objects.filter(slug=options["study"]).first()
+        if study is None:
+            raise CommandError(f"No study with the slug {options['study']!r}.", returncode=2)
+        services.consensus_sync(study=study)
+        data = selectors.assessment(study=study)
+        if options["format"] == "json":
+            rows = [
+                dict(zip(exports.ASSESSMENT_COLUMNS, row, strict=True))
+                for row in exports.assessment_rows(data)
+            ]
+            self.stdout.write(json.dumps({"study": study.slug, "rows": rows}, indent=2))
+            return
+        for line in exports.csv_lines(exports.ASSESSMENT_COLUMNS, exports.assessment_rows(data)):
+            self.stdout.write(line, ending="")
