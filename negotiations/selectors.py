@@ -863,8 +863,10 @@ def cell_passages(
     code_id: int,
     party_id: int,
     source_id: int | None = None,
+    month: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every passage behind a cell of the combined evidence: quote, source, coder(s), status."""
+    """Every passage behind a cell of the combined evidence: quote, source, coder(s), status.
+    Optionally only those of one source, or of sources dated in one month ("YYYY-MM")."""
     codes = [c.pk for c in assessment_codes(study=study)]
     scope = {
         "source__negotiation_id": negotiation_id,
@@ -875,6 +877,9 @@ def cell_passages(
         scope["source__phase_id"] = phase_id
     if source_id:
         scope["source_id"] = source_id
+    if month:
+        scope["source__date__year"] = int(month[:4])
+        scope["source__date__month"] = int(month[5:])
     passages = []
     consensus = (
         _consensus_layer(study=study, codes=codes, unanimous_only=False)

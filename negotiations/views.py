@@ -1704,6 +1704,7 @@ def assessment_cell(request: HtmxHttpRequest, slug: str, negotiation_id: int) ->
                 messages.success(request, "Judgement saved.")
                 return redirect(request.get_full_path())
     source_id = params.get("source")
+    month = params.get("month", "")
     passages = selectors.cell_passages(
         study=study,
         negotiation_id=negotiation.pk,
@@ -1711,6 +1712,7 @@ def assessment_cell(request: HtmxHttpRequest, slug: str, negotiation_id: int) ->
         code_id=code_id,
         party_id=party_id,
         source_id=int(source_id) if source_id and source_id.isdigit() else None,
+        month=month if len(month) == 7 and month[:4].isdigit() and month[5:].isdigit() else None,
     )
     history = AssessmentJudgement.objects.filter(
         negotiation=negotiation, phase_id=phase_id or None, code_id=code_id, party_id=party_id
@@ -1721,7 +1723,7 @@ def assessment_cell(request: HtmxHttpRequest, slug: str, negotiation_id: int) ->
         "negotiation": negotiation,
         "cell": cell,
         "passages": passages,
-        "filtered_source": source_id,
+        "filtered_source": source_id or month,
         "form": form,
         "history": history,
         "rule": selectors.study_rule(study),
@@ -1790,39 +1792,55 @@ def _timeline_chart(study, negotiation, codes, marks, party_filter: str) -> dict
                     "label_y": 14 + (i % 2) * 13,
                 }
             )
+    # One mark per source while they are few; per month beyond that, so that a case with
+    # thousands of sources stays a picture rather than a smear.
+    by_month = len(marks) > 300
+    groups: dict[tuple, dict] = {}
+    for m in marks:
+        if not m["date"]:
+            continue
+        when = m["date"].replace(day=1) if by_month else m["date"]
+        key = (when, m["code_ref"], m["party"], None if by_month else m["source_ref"])
+        group = groups.setdefault(key, {"n_for": 0, "n_against": 0, "w_for": 0.0, "w_against": 0.0})
+        for field in ("n_for", "n_against", "w_for", "w_against"):
+            group[field] += m[field] or 0
+    cell_url = reverse("negotiations:assessment_cell", args=[study.slug, negotiation.pk])
     lanes = []
     for k, code in enumerate(codes):
         mid = top + k * lane_h + lane_h / 2
         lane_marks = []
-        for m in marks:
-            if m["code_ref"] != code.pk or not m["date"]:
+        for (when, code_id, party_id, source_id), g in groups.items():
+            if code_id != code.pk:
                 continue
             for stance, n, weight in (
-                ("for", m["n_for"], m["w_for"]),
-                ("against", m["n_against"], m["w_against"]),
+                ("for", g["n_for"], g["w_for"]),
+                ("against", g["n_against"], g["w_against"]),
             ):
                 if not n:
                     continue
-                size = min(14, 5 + 2 * (weight or n))
-                cx = x(m["date"])
+                size = min(14, 5 + 2 * (weight or n) ** 0.5)
+                cx = x(when)
                 cy = mid - 16 if stance == "for" else mid + 16
-                half = size / 2
+                half = round(size / 2, 1)
                 shape = (
                     f"M {cx} {cy - half} L {cx + half} {cy + half} L {cx - half} {cy + half} Z"
                     if stance == "for"
                     else f"M {cx} {cy + half} L {cx + half} {cy - half} L {cx - half} {cy - half} Z"
                 )
-                query = f"?phase=0&code={code.pk}&party={m['party']}&source={m['source_ref']}"
+                query = f"?phase=0&code={code.pk}&party={party_id}"
+                if source_id:
+                    query += f"&source={source_id}"
+                    period = f"on {when:%Y-%m-%d}"
+                else:
+                    query += f"&month={when:%Y-%m}"
+                    period = f"in {when:%Y-%m}"
                 lane_marks.append(
                     {
                         "path": shape,
                         "stance": stance,
-                        "href": reverse(
-                            "negotiations:assessment_cell", args=[study.slug, negotiation.pk]
-                        )
-                        + query,
+                        "href": cell_url + query,
                         "title": f"{code.name} {stance}: {n} passage{'s' if n != 1 else ''} "
-                        f"on {m['date']:%Y-%m-%d} (weight {weight or n:g})",
+                        f"{period} (weight {weight or n:g})",
                     }
                 )
         lanes.append(

@@ -450,3 +450,15 @@ def test_assessment_queries_do_not_grow_with_codings(case, clients, members):
         response = clients["reader"].get(url)
     assert len(large) == len(small)
     assert "+66" in response.content.decode() or response.status_code == 200
+
+
+def test_passages_of_one_month_for_timeline_marks(case):
+    common = {
+        "study": case["study"],
+        "negotiation_id": case["negotiation"].pk,
+        "phase_id": 0,
+        "code_id": case["capacity"].pk,
+        "party_id": case["us"].pk,
+    }
+    assert len(selectors.cell_passages(**common, month="1997-01")) == 2
+    assert selectors.cell_passages(**common, month="1994-06") == []
