@@ -6,32 +6,14 @@ DATABASE_URL for PostgreSQL).
 
 from __future__ import annotations
 
-import os
 import random
-import statistics
-import sys
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
+from common import test_database, time_page  # sets up Django first
+from django.contrib.auth.models import User
+from django.test import Client
 
-import django
-
-django.setup()
-
-from django.contrib.auth.models import User  # noqa: E402
-from django.core import signals  # noqa: E402
-from django.db import close_old_connections, connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-
-from negotiations import services  # noqa: E402
-from negotiations.models import (  # noqa: E402
+from negotiations import services
+from negotiations.models import (
     Assignment,
     AssignmentStatus,
     Code,
@@ -41,7 +23,7 @@ from negotiations.models import (  # noqa: E402
     Segment,
     Source,
 )
-from negotiations.text import split_sentences  # noqa: E402
+from negotiations.text import split_sentences
 
 STRENGTHS = ["", "straw_in_the_wind", "hoop", "smoking_gun", "doubly_decisive"]
 
@@ -92,26 +74,8 @@ def add_codings(study, negotiation, phases, parties, coders, codes, n: int, rng)
     Coding.objects.bulk_create(codings, batch_size=5000)
 
 
-def measure(client: Client, url: str) -> tuple[int, float]:
-    client.get(url)
-    with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
-    n_queries = len(ctx.captured_queries)
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        client.get(url)
-        times.append(time.perf_counter() - t0)
-    return n_queries, statistics.median(times)
-
-
 def main() -> None:
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    try:
-        print(f"database: {connection.vendor}")
+    with test_database():
         rng = random.Random(3)
         owner = User.objects.create_user("owner", password="x")
         coders = [User.objects.create_user(f"coder{i}", password="x") for i in range(3)]
@@ -142,12 +106,9 @@ def main() -> None:
                 ("cross-case overview", "/studies/bench/assessments/"),
                 ("timeline", f"/studies/bench/assessments/{negotiation.pk}/timeline/"),
             ):
-                n, seconds = measure(client, url)
+                n, seconds, _ = time_page(client, url, repeats=5)
                 total = Coding.objects.count()
                 print(f"{total:>7,} codings, {label:<20} {n:>3} queries {seconds * 1000:8.1f} ms")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 if __name__ == "__main__":

@@ -6,30 +6,11 @@ DATABASE_URL to measure on PostgreSQL). Prints queries, median render time and t
 
 from __future__ import annotations
 
-import os
-import statistics
-import sys
-import time
-from pathlib import Path
+from common import test_database, time_page  # sets up Django first
+from django.test import Client
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
-
-import django
-
-django.setup()
-
-from django.core import signals  # noqa: E402
-from django.db import close_old_connections, connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-
-from negotiations import services  # noqa: E402
-from negotiations.models import (  # noqa: E402
+from negotiations import services
+from negotiations.models import (
     Assignment,
     AssignmentStatus,
     Code,
@@ -94,28 +75,9 @@ def build(n_codings: int, tag: str):
     return owner, coders, study, source
 
 
-def measure(client: Client, url: str, repeats: int = 15) -> tuple[int, float, int]:
-    client.get(url)  # warm caches and templates
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    n_queries = len(ctx.captured_queries)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - t0)
-    assert response.status_code == 200
-    return n_queries, statistics.median(times), len(response.content)
-
-
 def main() -> None:
     # Keep one connection for the whole run, so the query capture sees every request's queries.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    try:
-        print(f"database: {connection.vendor}")
+    with test_database():
         results = {}
         for n in (20, 200, 2000):
             owner, coders, study, source = build(n, str(n))
@@ -123,10 +85,10 @@ def main() -> None:
             client = Client()
             client.force_login(owner)
             url = f"/studies/{study.slug}/sources/{source.pk}/code/?layer=all"
-            queries, seconds, size = measure(client, url)
+            queries, seconds, size = time_page(client, url, repeats=15)
             coder_client = Client()
             coder_client.force_login(coders[0])
-            c_queries, c_seconds, _ = measure(
+            c_queries, c_seconds, _ = time_page(
                 coder_client, f"/studies/{study.slug}/sources/{source.pk}/code/"
             )
             results[n] = seconds
@@ -137,9 +99,6 @@ def main() -> None:
             )
         ratio = results[2000] / results[200]
         print(f"render time ratio 2,000 / 200 codings: {ratio:.2f} (linear growth would be 10.0)")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 if __name__ == "__main__":

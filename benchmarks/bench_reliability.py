@@ -6,33 +6,19 @@ DATABASE_URL for PostgreSQL). Prints the queries and time of the page, computed 
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
+from common import test_database, time_page  # sets up Django first
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-import django
-
-django.setup()
-
-from django.contrib.auth.models import User  # noqa: E402
-from django.core import signals  # noqa: E402
-from django.db import close_old_connections, connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-
-from negotiations import services  # noqa: E402
-from negotiations.demo import load_demo  # noqa: E402
-from negotiations.models import (  # noqa: E402
+from negotiations import services
+from negotiations.demo import load_demo
+from negotiations.models import (
     Assignment,
     AssignmentStatus,
     Code,
@@ -44,7 +30,7 @@ from negotiations.models import (  # noqa: E402
     Source,
     Study,
 )
-from negotiations.text import split_sentences  # noqa: E402
+from negotiations.text import split_sentences
 
 SENTENCES = [
     "The delegation reviewed the freeze at Yongbyon.",
@@ -141,32 +127,18 @@ def measure(study: Study, username: str) -> None:
         computed.append(time.perf_counter() - t0)
         n_queries = len(ctx.captured_queries)
         assert response.status_code == 200
-    cached = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        with CaptureQueriesContext(connection) as cctx:
-            client.get(url)
-        cached.append(time.perf_counter() - t0)
+    cached_queries, cached_seconds, _ = time_page(client, url, repeats=5)
     print(
         f"{study.slug}: computed {statistics.median(computed) * 1000:.0f} ms "
-        f"({n_queries} queries); "
-        f"cached {statistics.median(cached) * 1000:.0f} ms ({len(cctx.captured_queries)} queries)"
+        f"({n_queries} queries); cached {cached_seconds * 1000:.0f} ms ({cached_queries} queries)"
     )
 
 
 def main() -> None:
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    try:
-        print(f"database: {connection.vendor}")
+    with test_database():
         load_demo()
         measure(Study.objects.get(slug="demo"), "supervisor")
         measure(big_study(), "bench-owner")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 if __name__ == "__main__":

@@ -6,32 +6,15 @@ DATABASE_URL for PostgreSQL).
 
 from __future__ import annotations
 
-import os
 import random
-import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
+from common import test_database, time_page  # sets up Django first
+from django.contrib.auth.models import User
+from django.test import Client
 
-import django
-
-django.setup()
-
-from django.contrib.auth.models import User  # noqa: E402
-from django.core import signals  # noqa: E402
-from django.db import close_old_connections, connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-
-from negotiations import services  # noqa: E402
-from negotiations.models import (  # noqa: E402
+from negotiations import services
+from negotiations.models import (
     Assignment,
     AssignmentStatus,
     Code,
@@ -42,7 +25,7 @@ from negotiations.models import (  # noqa: E402
     Segment,
     Source,
 )
-from negotiations.text import split_sentences  # noqa: E402
+from negotiations.text import split_sentences
 
 SENTENCE = "The delegation reviewed the freeze and the fuel schedule. "
 
@@ -102,26 +85,8 @@ def build() -> tuple[object, object]:
     return owner, study
 
 
-def timed(client: Client, url: str, repeats: int = 7) -> tuple[int, float]:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    n_queries = len(ctx.captured_queries)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        client.get(url)
-        times.append(time.perf_counter() - t0)
-    return n_queries, statistics.median(times)
-
-
 def main() -> None:
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    try:
-        print(f"database: {connection.vendor}")
+    with test_database():
         owner, study = build()
         t0 = time.perf_counter()
         services.consensus_sync(study=study)
@@ -134,16 +99,13 @@ def main() -> None:
             ("queue, first page", "/studies/bench/review/"),
             ("queue, page 50, source order", "/studies/bench/review/?order=source&page=50"),
         ):
-            n, seconds = timed(client, url)
+            n, seconds, _ = time_page(client, url)
             print(f"{label:<32} {n:>3} queries {seconds * 1000:7.1f} ms")
         unit = ConsensusUnit.objects.filter(study=study, unanimous=False).order_by("impact", "pk")[
             0
         ]
-        n, seconds = timed(client, f"/studies/bench/review/{unit.pk}/")
+        n, seconds, _ = time_page(client, f"/studies/bench/review/{unit.pk}/")
         print(f"{'one unit':<32} {n:>3} queries {seconds * 1000:7.1f} ms")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 if __name__ == "__main__":

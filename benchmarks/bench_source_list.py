@@ -6,31 +6,12 @@ DATABASE_URL for PostgreSQL).
 
 from __future__ import annotations
 
-import os
-import statistics
-import sys
-import time
-from pathlib import Path
+from common import test_database, time_page  # sets up Django first
+from django.contrib.auth.models import User
+from django.test import Client
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
-
-import django
-
-django.setup()
-
-from django.contrib.auth.models import User  # noqa: E402
-from django.core import signals  # noqa: E402
-from django.db import close_old_connections, connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-
-from negotiations import services  # noqa: E402
-from negotiations.models import Source  # noqa: E402
+from negotiations import services
+from negotiations.models import Source
 
 
 def add_sources(study, negotiation, start: int, n: int) -> None:
@@ -51,26 +32,8 @@ def add_sources(study, negotiation, start: int, n: int) -> None:
     )
 
 
-def measure(client: Client, url: str) -> tuple[int, float]:
-    client.get(url)
-    with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
-    n_queries = len(ctx.captured_queries)
-    times = []
-    for _ in range(10):
-        t0 = time.perf_counter()
-        client.get(url)
-        times.append(time.perf_counter() - t0)
-    return n_queries, statistics.median(times)
-
-
 def main() -> None:
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    try:
-        print(f"database: {connection.vendor}")
+    with test_database():
         owner = User.objects.create_user("owner", password="x")
         study = services.study_create(name="Bench", slug="bench", created_by=owner)
         negotiation = services.negotiation_create(study=study, name="Agreed Framework")
@@ -84,11 +47,8 @@ def main() -> None:
                 ("search 'freeze 42'", "?q=freeze+42"),
                 ("page 100, newest first", "?sort=-date&page=100"),
             ):
-                n, seconds = measure(client, f"/studies/bench/sources/{query}")
+                n, seconds, _ = time_page(client, f"/studies/bench/sources/{query}", repeats=10)
                 print(f"{total:>6} sources, {label:<24} {n:>2} queries, {seconds * 1000:6.1f} ms")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 if __name__ == "__main__":

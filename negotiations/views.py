@@ -903,20 +903,9 @@ def coding_create(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpRe
     form = CodingForm(request.POST, study=study)
     if not form.is_valid():
         return _coding_post_response(request, study, membership, source_id, form.error_text())
-    data = form.cleaned_data
     try:
-        coding = services.coding_create(
-            source=source,
-            coder=request.user,
-            code=data["code"],
-            start=data["start"],
-            end=data["end"],
-            quote=data["quote"],
-            stance=data["stance"],
-            demonstrating_party=data["demonstrating_party"],
-            strength=data["strength"],
-            memo=data["memo"],
-        )
+        # The form's fields are the service's arguments: span, quote, code, stance, party...
+        coding = services.coding_create(source=source, coder=request.user, **form.cleaned_data)
     except ValidationError as exc:
         return _coding_post_response(request, study, membership, source_id, _error_text(exc))
     messages.success(
@@ -934,17 +923,10 @@ def coding_sentences(request: HtmxHttpRequest, slug: str, source_id: int) -> Htt
     if not form.is_valid():
         messages.error(request, form.error_text())
         return redirect(_coding_url(study, source_id) + "?mode=sentences")
-    data = form.cleaned_data
+    data = dict(form.cleaned_data)
     try:
         codings = services.codings_create_for_segments(
-            source=source,
-            coder=request.user,
-            segment_indexes=data["segments"],
-            code=data["code"],
-            stance=data["stance"],
-            demonstrating_party=data["demonstrating_party"],
-            strength=data["strength"],
-            memo=data["memo"],
+            source=source, coder=request.user, segment_indexes=data.pop("segments"), **data
         )
     except ValidationError as exc:
         messages.error(request, _error_text(exc))

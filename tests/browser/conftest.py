@@ -91,3 +91,30 @@ def log_in(page, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/")
+
+
+# Where a code point sits on screen: the run holding it (the last `data-o` at or before it), then
+# the UTF-16 index inside the run's text node, then the rectangle of that one character.
+_SPAN_POINTS_JS = """([selector, start, end]) => {
+  const runs = Array.from(document.querySelectorAll(selector + " [data-o]"));
+  function charRect(offset) {
+    let run = runs[0];
+    for (const r of runs) { if (Number(r.dataset.o) <= offset) run = r; else break; }
+    const node = run.firstChild;
+    const before = Array.from(node.data).slice(0, offset - Number(run.dataset.o)).join("");
+    const ch = Array.from(node.data.slice(before.length))[0];
+    const range = document.createRange();
+    range.setStart(node, before.length);
+    range.setEnd(node, before.length + ch.length);
+    const box = range.getClientRects()[0];
+    return { left: box.left, right: box.right, middle: (box.top + box.bottom) / 2 };
+  }
+  const first = charRect(start);
+  const last = charRect(end - 1);
+  return { x1: first.left + 1, y1: first.middle, x2: last.right - 1, y2: last.middle };
+}"""
+
+
+def span_points(page, selector: str, span: list[int]) -> dict:
+    """Screen points at the first and last characters of a code-point span of a rendered text."""
+    return page.evaluate(_SPAN_POINTS_JS, [selector, *span])

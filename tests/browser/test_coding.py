@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from negotiations import services
 from negotiations.models import Code, Coding, Negotiation, Party, Role, Source, Study
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, span_points
 from tests.factories import PASSWORD, NegotiationFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -31,24 +31,6 @@ STATEMENT = (
 
 # Where a code point sits on screen: the run holding it (the last `data-o` at or before it), then
 # the UTF-16 index inside the run's text node, then the rectangle of that one character.
-_SPAN_POINTS_JS = """([start, end]) => {
-  const runs = Array.from(document.querySelectorAll("#text [data-o]"));
-  function charRect(offset) {
-    let run = runs[0];
-    for (const r of runs) { if (Number(r.dataset.o) <= offset) run = r; else break; }
-    const node = run.firstChild;
-    const before = Array.from(node.data).slice(0, offset - Number(run.dataset.o)).join("");
-    const ch = Array.from(node.data.slice(before.length))[0];
-    const range = document.createRange();
-    range.setStart(node, before.length);
-    range.setEnd(node, before.length + ch.length);
-    const box = range.getClientRects()[0];
-    return { left: box.left, right: box.right, middle: (box.top + box.bottom) / 2 };
-  }
-  const first = charRect(start);
-  const last = charRect(end - 1);
-  return { x1: first.left + 1, y1: first.middle, x2: last.right - 1, y2: last.middle };
-}"""
 
 
 @dataclass
@@ -126,7 +108,7 @@ def coding_url(source: Source, query: str = "") -> str:
 
 def drag_select(page: Page, start: int, end: int) -> None:
     """Select code points [start, end) with real mouse events: press, move, release."""
-    points = page.evaluate(_SPAN_POINTS_JS, [start, end])
+    points = span_points(page, "#text", [start, end])
     page.mouse.move(points["x1"], points["y1"])
     page.mouse.down()
     page.mouse.move((points["x1"] + points["x2"]) / 2, (points["y1"] + points["y2"]) / 2, steps=4)
@@ -296,11 +278,11 @@ def test_double_click_and_shift_click_extend_to_whole_words(page, world):
     heavy = source.text.index("heavy")
     schedule = source.text.index("schedule")
 
-    points = page.evaluate(_SPAN_POINTS_JS, [heavy + 1, heavy + 2])
+    points = span_points(page, "#text", [heavy + 1, heavy + 2])
     page.mouse.dblclick(points["x1"], points["y1"])
     expect(page.locator("#selection-preview")).to_contain_text("“heavy”")
     # Shift-click in the middle of "schedule" extends the selection; snapping completes the word.
-    points = page.evaluate(_SPAN_POINTS_JS, [schedule + 3, schedule + 4])
+    points = span_points(page, "#text", [schedule + 3, schedule + 4])
     page.keyboard.down("Shift")
     page.mouse.click(points["x1"], points["y1"])
     page.keyboard.up("Shift")

@@ -15,32 +15,12 @@ from negotiations.models import (
     ConsensusUnit,
     Role,
 )
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, span_points
 from tests.factories import PASSWORD, NegotiationFactory, PartyFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
 TEXT = "Kim said 🙂 the freeze held for a year. The envoy promised fuel. Talks ended in March."
-
-# The screen position of the first and last characters of a code-point span in #review-text.
-_SPAN_POINTS_JS = """([start, end]) => {
-  const runs = Array.from(document.querySelectorAll("#review-text [data-o]"));
-  function charRect(offset) {
-    let run = runs[0];
-    for (const r of runs) { if (Number(r.dataset.o) <= offset) run = r; else break; }
-    const node = run.firstChild;
-    const before = Array.from(node.data).slice(0, offset - Number(run.dataset.o)).join("");
-    const ch = Array.from(node.data.slice(before.length))[0];
-    const range = document.createRange();
-    range.setStart(node, before.length);
-    range.setEnd(node, before.length + ch.length);
-    const box = range.getClientRects()[0];
-    return { left: box.left, right: box.right, middle: (box.top + box.bottom) / 2 };
-  }
-  const first = charRect(start);
-  const last = charRect(end - 1);
-  return { x1: first.left + 1, y1: first.middle, x2: last.right - 1, y2: last.middle };
-}"""
 
 
 @pytest.fixture
@@ -114,7 +94,7 @@ def test_custom_consensus_coding_over_a_selected_span(page, disputed):
     page.goto(f"/studies/review/review/{unit.pk}/")
     passage = "freeze held"
     start = TEXT.index(passage)  # after an emoji: code points, not UTF-16 units
-    box = page.evaluate(_SPAN_POINTS_JS, [start, start + len(passage)])
+    box = span_points(page, "#review-text", [start, start + len(passage)])
     page.mouse.move(box["x1"], box["y1"])
     page.mouse.down()
     page.mouse.move(box["x2"], box["y2"], steps=5)
