@@ -382,7 +382,9 @@ class AssignmentBulkForm(SourceFilterForm):
         )
 
 
-class ReliabilityFilterForm(StudyObjectsMixin, forms.Form):
+class ScopeFilterForm(StudyObjectsMixin, forms.Form):
+    """Negotiation, phase, element and party filters shared by the reliability and review pages."""
+
     negotiation = forms.ModelChoiceField(
         queryset=Negotiation.objects.none(), required=False, empty_label="All negotiations"
     )
@@ -395,6 +397,31 @@ class ReliabilityFilterForm(StudyObjectsMixin, forms.Form):
     party = forms.ModelChoiceField(
         queryset=Party.objects.none(), required=False, empty_label="All parties"
     )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limit_to_study(study)
+        self.fields["code"].queryset = Code.objects.filter(
+            study=study, archived=False, code_set__enabled=True
+        )
+        if "coders" in self.fields or "coder" in self.fields:
+            coders = Membership.objects.filter(study=study, role=Role.CODER).select_related(
+                "user"
+            )
+            for name in ("coders", "coder"):
+                if name in self.fields:
+                    self.fields[name].queryset = coders
+                    self.fields[name].label_from_instance = lambda m: m.user.username
+
+    def scope(self) -> dict[str, int | None]:
+        data = self.cleaned_data
+        return {
+            name: data[name].pk if data.get(name) else None
+            for name in ("negotiation", "phase", "code", "party")
+        }
+
+
+class ReliabilityFilterForm(ScopeFilterForm):
     coders = forms.ModelMultipleChoiceField(
         queryset=Membership.objects.none(),
         required=False,
@@ -410,45 +437,19 @@ class ReliabilityFilterForm(StudyObjectsMixin, forms.Form):
         label="Level of measurement",
     )
 
-    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.limit_to_study(study)
-        self.fields["code"].queryset = Code.objects.filter(
-            study=study, archived=False, code_set__enabled=True
-        )
-        self.fields["coders"].queryset = Membership.objects.filter(
-            study=study, role=Role.CODER
-        ).select_related("user")
-        self.fields["coders"].label_from_instance = lambda m: m.user.username
-
     def filters(self) -> ReliabilityFilters:
         if not self.is_valid():
             return ReliabilityFilters()
         data = self.cleaned_data
         return ReliabilityFilters(
-            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
-            phase=data["phase"].pk if data.get("phase") else None,
-            code=data["code"].pk if data.get("code") else None,
-            party=data["party"].pk if data.get("party") else None,
+            **self.scope(),
             coders=tuple(sorted(m.user_id for m in data.get("coders") or [])),
             unit=data.get("unit") or "segment",
             level=data.get("level") or "nominal",
         )
 
 
-class ConsensusFilterForm(StudyObjectsMixin, forms.Form):
-    negotiation = forms.ModelChoiceField(
-        queryset=Negotiation.objects.none(), required=False, empty_label="All negotiations"
-    )
-    phase = forms.ModelChoiceField(
-        queryset=Phase.objects.none(), required=False, empty_label="All phases"
-    )
-    code = forms.ModelChoiceField(
-        queryset=Code.objects.none(), required=False, empty_label="All elements", label="Element"
-    )
-    party = forms.ModelChoiceField(
-        queryset=Party.objects.none(), required=False, empty_label="All parties"
-    )
+class ConsensusFilterForm(ScopeFilterForm):
     coder = forms.ModelChoiceField(
         queryset=Membership.objects.none(), required=False, empty_label="Any coder"
     )
@@ -467,24 +468,12 @@ class ConsensusFilterForm(StudyObjectsMixin, forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.limit_to_study(study)
-        self.fields["code"].queryset = Code.objects.filter(study=study, archived=False)
-        self.fields["coder"].queryset = Membership.objects.filter(
-            study=study, role=Role.CODER
-        ).select_related("user")
-        self.fields["coder"].label_from_instance = lambda m: m.user.username
-
     def filters(self) -> ConsensusFilters:
         if not self.is_valid():
             return ConsensusFilters()
         data = self.cleaned_data
         return ConsensusFilters(
-            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
-            phase=data["phase"].pk if data.get("phase") else None,
-            code=data["code"].pk if data.get("code") else None,
-            party=data["party"].pk if data.get("party") else None,
+            **self.scope(),
             coder=data["coder"].user_id if data.get("coder") else None,
             status=data.get("status") or "",
             order=data.get("order") or "impact",
