@@ -205,6 +205,9 @@
 
   document.addEventListener("keydown", (event) => {
     if (!textRoot()) return;
+    // While the shortcut help is open, keys belong to it (Escape closes it natively).
+    const help = $("help-dialog");
+    if (help && help.open) return;
     if (event.key === "Escape") {
       if (typing(event.target)) event.target.blur();
       window.getSelection().removeAllRanges();
