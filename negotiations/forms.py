@@ -405,9 +405,7 @@ class ScopeFilterForm(StudyObjectsMixin, forms.Form):
             study=study, archived=False, code_set__enabled=True
         )
         if "coders" in self.fields or "coder" in self.fields:
-            coders = Membership.objects.filter(study=study, role=Role.CODER).select_related(
-                "user"
-            )
+            coders = Membership.objects.filter(study=study, role=Role.CODER).select_related("user")
             for name in ("coders", "coder"):
                 if name in self.fields:
                     self.fields[name].queryset = coders

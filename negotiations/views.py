@@ -793,7 +793,40 @@ def exports_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 # Coding ------------------------------------------------------------------------------------------
 
 
-def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int) -> dict:
+def _listed(coding: Coding, *, editable: bool) -> ListedCoding:
+    return ListedCoding(
+        id=coding.pk,
+        code_id=coding.code_id,
+        code_name=coding.code.name,
+        stance=coding.stance,
+        party=coding.demonstrating_party.code,
+        strength=coding.strength,
+        coder=coding.coder.username,
+        quote=coding.quote,
+        memo=coding.memo,
+        start=coding.start,
+        editable=editable,
+    )
+
+
+def _list_urls(study) -> dict[str, str]:
+    return {
+        "edit_url": reverse("negotiations:coding_update", args=[study.slug, 0]).replace(
+            "/0/", "/{id}/"
+        ),
+        "delete_url": reverse("negotiations:coding_delete", args=[study.slug, 0]).replace(
+            "/0/", "/{id}/"
+        ),
+    }
+
+
+def _coding_context(
+    request: HtmxHttpRequest,
+    study,
+    membership,
+    source_id: int,
+    with_list: bool = True,
+) -> dict:
     layer = request.GET.get("layer") or request.POST.get("layer") or "mine"
     try:
         data = selectors.coding_page(
@@ -814,32 +847,17 @@ def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int)
         (Span(c.pk, c.start, c.end, c.code_id, c.stance) for c in data.codings),
     )
     own_layer = data.layer == "mine"
-    coding_items = render_coding_items(
-        (
-            ListedCoding(
-                id=c.pk,
-                code_id=c.code_id,
-                code_name=c.code.name,
-                stance=c.stance,
-                party=c.demonstrating_party.code,
-                strength=c.strength,
-                coder=c.coder.username,
-                quote=c.quote,
-                memo=c.memo,
-                start=c.start,
-                editable=data.can_code and c.coder_id == request.user.pk,
-            )
-            for c in data.codings
-        ),
-        show_coder=not own_layer,
-        edit_url=reverse("negotiations:coding_update", args=[study.slug, 0]).replace(
-            "/0/", "/{id}/"
-        ),
-        delete_url=reverse("negotiations:coding_delete", args=[study.slug, 0]).replace(
-            "/0/", "/{id}/"
-        ),
-        csrf_token=get_token(request),
-    )
+    coding_items = ""
+    if with_list:
+        coding_items = render_coding_items(
+            (
+                _listed(c, editable=data.can_code and c.coder_id == request.user.pk)
+                for c in data.codings
+            ),
+            show_coder=not own_layer,
+            csrf_token=get_token(request),
+            **_list_urls(study),
+        )
     code_sets = {}
     for code in data.codes:
         code_sets.setdefault(code.code_set, []).append(code)
@@ -851,6 +869,7 @@ def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int)
         # Both are built from escaped pieces in highlight.py.
         "text_html": mark_safe(text_html),
         "coding_items": mark_safe(coding_items),
+        "n_codings": len(data.codings),
         "code_sets": code_sets,
         "strengths": Strength.choices,
         "stances": Stance.choices,
@@ -892,6 +911,45 @@ def _coding_post_response(
     return _workspace(request, context, status=422 if error else 200)
 
 
+def _saved_response(
+    request: HtmxHttpRequest,
+    study,
+    membership,
+    source_id: int,
+    *,
+    added: Coding | None = None,
+    changed: Coding | None = None,
+    removed_id: int | None = None,
+    undo: dict | None = None,
+) -> HttpResponse:
+    """After a save with htmx: the text with its highlights and only what changed in the list
+    (an added, changed or removed item), so a long list is not sent and rebuilt every time."""
+    if not request.htmx:
+        return redirect(_coding_url(study, source_id))
+    context = _coding_context(request, study, membership, source_id, with_list=False)
+
+    def item(coding: Coding, attributes: str = "") -> str:
+        html = render_coding_items(
+            [_listed(coding, editable=True)],
+            show_coder=False,
+            csrf_token=get_token(request),
+            **_list_urls(study),
+        )
+        return html.replace(
+            f'<li id="coding-{coding.pk}"', f'<li id="coding-{coding.pk}"{attributes}', 1
+        )
+
+    context.update(
+        saved=True,
+        undo=undo,
+        removed_id=removed_id,
+        # Both are built from escaped pieces in highlight.py.
+        added_item=mark_safe(item(added)) if added else "",
+        changed_item=mark_safe(item(changed, ' hx-swap-oob="true"')) if changed else "",
+    )
+    return render(request, "negotiations/coding.html#saved", context)
+
+
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -911,7 +969,7 @@ def coding_create(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpRe
     messages.success(
         request, f"Saved {coding.code.name} ({coding.stance}, {coding.demonstrating_party.code})."
     )
-    return _coding_post_response(request, study, membership, source_id)
+    return _saved_response(request, study, membership, source_id, added=coding)
 
 
 @require_POST
@@ -972,7 +1030,8 @@ def coding_update(request: HtmxHttpRequest, slug: str, coding_id: int) -> HttpRe
     except ValidationError as exc:
         return _coding_post_response(request, study, membership, coding.source_id, _error_text(exc))
     messages.success(request, "Coding changed.")
-    return _coding_post_response(request, study, membership, coding.source_id)
+    coding.refresh_from_db()
+    return _saved_response(request, study, membership, coding.source_id, changed=coding)
 
 
 @require_POST
@@ -992,7 +1051,9 @@ def coding_delete(request: HtmxHttpRequest, slug: str, coding_id: int) -> HttpRe
         return _coding_post_response(request, study, membership, source.pk, _error_text(exc))
     restorable["quote"] = source.text[restorable["start"] : restorable["end"]]
     messages.success(request, f"Deleted {coding.code.name} on “{restorable['quote'][:60]}”.")
-    return _coding_post_response(request, study, membership, source.pk, undo=restorable)
+    return _saved_response(
+        request, study, membership, source.pk, removed_id=coding_id, undo=restorable
+    )
 
 
 @require_POST

@@ -97,8 +97,11 @@ def test_coder_saves_a_coding_with_htmx_and_sees_it_highlighted(clients, setup, 
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="text-region">')
-    assert 'id="coding-list" class="coding-list" hx-swap-oob="true"' in html
     coding = Coding.objects.get()
+    # Only the new list item travels with the text, appended to the list out of band.
+    assert '<div hx-swap-oob="beforeend:#codings"><li id="coding-' in html
+    assert html.count('class="coding-item') == 1
+    assert '<span class="muted" id="codings-count" hx-swap-oob="true">(1)</span>' in html
     assert coding.coder == members.coder
     assert coding.quote == setup["source"].text[coding.start : coding.end]
     assert coding.start == 18
@@ -278,6 +281,7 @@ def test_edit_and_delete_own_coding_with_undo(clients, setup, members):
     html = response.content.decode()
     assert Coding.objects.count() == 0
     assert 'id="undo-form"' in html
+    assert f'<li id="coding-{coding.pk}" hx-swap-oob="delete"></li>' in html
     # The undo form re-creates the same coding.
     import re
 

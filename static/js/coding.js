@@ -269,8 +269,26 @@
     }
   });
 
+  // A saved coding arrives at the end of the list: move it to its place by start offset.
+  function placeNewestCoding() {
+    const list = $("codings");
+    if (!list) return;
+    const items = list.querySelectorAll("li.coding-item");
+    if (items.length) list.querySelectorAll("li.empty").forEach((li) => li.remove());
+    const newest = items[items.length - 1];
+    if (!newest) return;
+    const start = Number(newest.dataset.start);
+    let before = newest.previousElementSibling;
+    while (before && before.classList.contains("coding-item") && Number(before.dataset.start) > start) {
+      before = before.previousElementSibling;
+    }
+    const next = before ? before.nextElementSibling : list.firstElementChild;
+    if (next !== newest) list.insertBefore(newest, next);
+  }
+
   document.body.addEventListener("htmx:afterSettle", (event) => {
     if (!event.detail || !event.detail.target || event.detail.target.id !== "text-region") return;
+    placeNewestCoding();
     window.getSelection().removeAllRanges();
     setPending(null);
     // The memo belongs to the coding just saved; a refused save keeps it for the next try.

@@ -711,3 +711,25 @@ def test_without_javascript_whole_sentences_are_coded_from_a_list(
         "against",
         world.dprk,
     )
+
+
+def test_a_saved_coding_takes_its_place_in_the_list(page, world):
+    """After a save only the new item is sent; it lands in text order, and the count follows."""
+    source = world.source(STATEMENT)
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source))
+    for presses in (["j", "j", "j"], ["k", "k"]):  # the third sentence first, then the first
+        for key in presses:
+            page.keyboard.press(key)
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+        expect(page.locator("#messages")).to_contain_text("Saved ZOPA")
+        # Settled: the form is cleared for the next passage.
+        expect(page.locator("#selection-preview")).not_to_have_class(re.compile("ready"))
+    expect(page.locator("#codings-count")).to_have_text("(2)")
+    # The item is moved into place once htmx has settled the swap.
+    first_sentence = source.segments.order_by("index").first()
+    items = page.locator("#codings li.coding-item")
+    expect(items.first).to_have_attribute("data-start", str(first_sentence.start))
+    expect(items).to_have_count(2)
+    assert page.locator("#codings li.empty").count() == 0
