@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from negotiations.agreement import (
+from negotiations.reliability.agreement import (
     MISSING,
     ReliabilityData,
     all_statistics,

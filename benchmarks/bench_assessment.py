@@ -12,7 +12,6 @@ from common import test_database, time_page  # sets up Django first
 from django.contrib.auth.models import User
 from django.test import Client
 
-from negotiations import services
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -23,7 +22,9 @@ from negotiations.models import (
     Segment,
     Source,
 )
-from negotiations.text import split_sentences
+from negotiations.sources import services as source_services
+from negotiations.sources.text import split_sentences
+from negotiations.studies import services as study_services
 
 STRENGTHS = ["", "straw_in_the_wind", "hoop", "smoking_gun", "doubly_decisive"]
 
@@ -39,7 +40,7 @@ def add_codings(study, negotiation, phases, parties, coders, codes, n: int, rng)
                 phase=rng.choice(phases),
                 title=f"S{i}",
                 text=text,
-                text_sha256=services.text_digest(text),
+                text_sha256=source_services.text_digest(text),
                 date=f"{1994 + i % 9}-0{1 + i % 9}-15",
             )
         )
@@ -79,15 +80,15 @@ def main() -> None:
         rng = random.Random(3)
         owner = User.objects.create_user("owner", password="x")
         coders = [User.objects.create_user(f"coder{i}", password="x") for i in range(3)]
-        study = services.study_create(name="Bench", slug="bench", created_by=owner)
+        study = study_services.study_create(name="Bench", slug="bench", created_by=owner)
         for coder in coders:
             Membership.objects.create(study=study, user=coder, role=Role.CODER)
-        parties = [services.party_create(study=study, code=c, name=c) for c in ("US", "DPRK")]
-        negotiation = services.negotiation_create(
+        parties = [study_services.party_create(study=study, code=c, name=c) for c in ("US", "DPRK")]
+        negotiation = study_services.negotiation_create(
             study=study, name="Agreed Framework", parties=parties, principal_parties=parties
         )
         phases = [
-            services.phase_create(negotiation=negotiation, name=name, kind=kind)
+            study_services.phase_create(negotiation=negotiation, name=name, kind=kind)
             for name, kind in (
                 ("Talks", "negotiation"),
                 ("Deal", "agreement"),

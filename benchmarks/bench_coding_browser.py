@@ -148,7 +148,7 @@ def build_data():
     """The study, the source, 2,000 codings by three coders; returns the source and the URL."""
     from django.contrib.auth import get_user_model
 
-    from negotiations import services
+    from negotiations.coding import services as coding_services
     from negotiations.models import (
         AssignmentStatus,
         Code,
@@ -157,6 +157,8 @@ def build_data():
         Role,
         Stance,
     )
+    from negotiations.sources import services as source_services
+    from negotiations.studies import services as study_services
 
     rng = random.Random(SEED)
     user_model = get_user_model()
@@ -168,19 +170,23 @@ def build_data():
         return u
 
     owner = user("olivia")
-    study = services.study_create(name="Benchmark study", slug="bench", created_by=owner)
+    study = study_services.study_create(name="Benchmark study", slug="bench", created_by=owner)
     supervisor = user("sam")
-    services.membership_add(study=study, identifier="sam", role=Role.SUPERVISOR, actor_role="owner")
+    study_services.membership_add(
+        study=study, identifier="sam", role=Role.SUPERVISOR, actor_role="owner"
+    )
     coders = []
     for name in ("cora", "cody", "carl", "dana"):
         coders.append(user(name))
-        services.membership_add(study=study, identifier=name, role=Role.CODER, actor_role="owner")
-    us = services.party_create(study=study, code="US", name="United States")
-    dprk = services.party_create(study=study, code="DPRK", name="North Korea")
+        study_services.membership_add(
+            study=study, identifier=name, role=Role.CODER, actor_role="owner"
+        )
+    us = study_services.party_create(study=study, code="US", name="United States")
+    dprk = study_services.party_create(study=study, code="DPRK", name="North Korea")
     negotiation = Negotiation.objects.create(study=study, name="Agreed Framework", slug="af")
-    source = services.source_create(
+    source = source_services.source_create(
         study=study,
-        metadata=services.SourceMetadata(
+        metadata=source_services.SourceMetadata(
             negotiation=negotiation, title="Long statement", speaker_party=us
         ),
         text=source_text(rng),
@@ -213,7 +219,9 @@ def build_data():
         "dana": AssignmentStatus.ASSIGNED,
     }
     for coder in coders:
-        assignment = services.assignment_create(source=source, coder=coder, assigned_by=supervisor)
+        assignment = coding_services.assignment_create(
+            source=source, coder=coder, assigned_by=supervisor
+        )
         assignment.status = statuses[coder.username]
         assignment.save(update_fields=["status"])
     assert all(c.quote == text[c.start : c.end] for c in Coding.objects.filter(source=source))

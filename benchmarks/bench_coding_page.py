@@ -9,7 +9,6 @@ from __future__ import annotations
 from common import test_database, time_page  # sets up Django first
 from django.test import Client
 
-from negotiations import services
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -18,6 +17,8 @@ from negotiations.models import (
     Membership,
     Role,
 )
+from negotiations.sources import services as source_services
+from negotiations.studies import services as study_services
 
 SENTENCES = [
     "The delegation reviewed the freeze at Yongbyon and the schedule of fuel deliveries.",
@@ -32,19 +33,19 @@ def build(n_codings: int, tag: str):
 
     owner = User.objects.create_user(f"owner-{tag}", password="x")
     coders = [User.objects.create_user(f"coder{i}-{tag}", password="x") for i in range(3)]
-    study = services.study_create(name=f"Bench {tag}", slug=f"bench-{tag}", created_by=owner)
+    study = study_services.study_create(name=f"Bench {tag}", slug=f"bench-{tag}", created_by=owner)
     for coder in coders:
         Membership.objects.create(study=study, user=coder, role=Role.CODER)
-    party = services.party_create(study=study, code="US", name="United States")
-    negotiation = services.negotiation_create(study=study, name="Agreed Framework")
+    party = study_services.party_create(study=study, code="US", name="United States")
+    negotiation = study_services.negotiation_create(study=study, name="Agreed Framework")
     text = ""
     i = 0
     while len(text) < 100_000:
         text += SENTENCES[i % 4] + (" " if i % 6 else "\n\n")
         i += 1
-    source = services.source_create(
+    source = source_services.source_create(
         study=study,
-        metadata=services.SourceMetadata(
+        metadata=source_services.SourceMetadata(
             negotiation=negotiation, title="Long", speaker_party=party
         ),
         text=text[:100_000] + f" {tag}",

@@ -92,11 +92,11 @@ def csv_file(n_rows: int, offset: int = 0) -> bytes:
 
 
 def timed_import(study, content: bytes, *, dry_run: bool):
-    from negotiations import services
+    from negotiations.sources import services as source_services
 
     start = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        report = services.sources_import(
+        report = source_services.sources_import(
             study=study,
             filename="statements.csv",
             content=content,
@@ -112,16 +112,16 @@ def timed_import(study, content: bytes, *, dry_run: bool):
 def main() -> None:
     from django.contrib.auth import get_user_model
 
-    from negotiations import services
     from negotiations.models import Negotiation, Segment, Source, Study
+    from negotiations.studies import services as study_services
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
         owner = get_user_model().objects.create_user("bench-owner")
-        study = services.study_create(name="Import benchmark", slug="bench", created_by=owner)
-        dprk = services.party_create(study=study, code="DPRK", name="North Korea")
-        negotiation = services.negotiation_create(
+        study = study_services.study_create(name="Import benchmark", slug="bench", created_by=owner)
+        dprk = study_services.party_create(study=study, code="DPRK", name="North Korea")
+        negotiation = study_services.negotiation_create(
             study=study, name="Agreed Framework", parties=[dprk]
         )
         content = csv_file(N_ROWS)

@@ -16,7 +16,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from negotiations import services
 from negotiations.demo import load_demo
 from negotiations.models import (
     Assignment,
@@ -30,7 +29,9 @@ from negotiations.models import (
     Source,
     Study,
 )
-from negotiations.text import split_sentences
+from negotiations.sources import services as source_services
+from negotiations.sources.text import split_sentences
+from negotiations.studies import services as study_services
 
 SENTENCES = [
     "The delegation reviewed the freeze at Yongbyon.",
@@ -45,12 +46,12 @@ def big_study() -> Study:
     rng = random.Random(1)
     owner = User.objects.create_user("bench-owner", password="x")
     coders = [User.objects.create_user(f"bench-coder{i}", password="x") for i in range(3)]
-    study = services.study_create(name="Bench", slug="bench", created_by=owner)
+    study = study_services.study_create(name="Bench", slug="bench", created_by=owner)
     for coder in coders:
         Membership.objects.create(study=study, user=coder, role=Role.CODER)
-    us = services.party_create(study=study, code="US", name="United States")
-    dprk = services.party_create(study=study, code="DPRK", name="DPRK")
-    negotiation = services.negotiation_create(
+    us = study_services.party_create(study=study, code="US", name="United States")
+    dprk = study_services.party_create(study=study, code="DPRK", name="DPRK")
+    negotiation = study_services.negotiation_create(
         study=study, name="Agreed Framework", parties=[us, dprk], principal_parties=[us, dprk]
     )
     sources = []
@@ -62,7 +63,7 @@ def big_study() -> Study:
                 negotiation=negotiation,
                 title=f"S{i}",
                 text=text,
-                text_sha256=services.text_digest(text),
+                text_sha256=source_services.text_digest(text),
             )
         )
     Source.objects.bulk_create(sources)

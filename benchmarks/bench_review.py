@@ -13,7 +13,7 @@ from common import test_database, time_page  # sets up Django first
 from django.contrib.auth.models import User
 from django.test import Client
 
-from negotiations import services
+from negotiations.consensus import services as consensus_services
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -25,7 +25,9 @@ from negotiations.models import (
     Segment,
     Source,
 )
-from negotiations.text import split_sentences
+from negotiations.sources import services as source_services
+from negotiations.sources.text import split_sentences
+from negotiations.studies import services as study_services
 
 SENTENCE = "The delegation reviewed the freeze and the fuel schedule. "
 
@@ -34,19 +36,19 @@ def build() -> tuple[object, object]:
     rng = random.Random(2)
     owner = User.objects.create_user("owner", password="x")
     coders = [User.objects.create_user(f"coder{i}", password="x") for i in range(2)]
-    study = services.study_create(name="Bench", slug="bench", created_by=owner)
+    study = study_services.study_create(name="Bench", slug="bench", created_by=owner)
     for coder in coders:
         Membership.objects.create(study=study, user=coder, role=Role.CODER)
-    us = services.party_create(study=study, code="US", name="US")
-    dprk = services.party_create(study=study, code="DPRK", name="DPRK")
-    negotiation = services.negotiation_create(study=study, name="Talks", parties=[us, dprk])
+    us = study_services.party_create(study=study, code="US", name="US")
+    dprk = study_services.party_create(study=study, code="DPRK", name="DPRK")
+    negotiation = study_services.negotiation_create(study=study, name="Talks", parties=[us, dprk])
     sources = [
         Source(
             study=study,
             negotiation=negotiation,
             title=f"S{i}",
             text=SENTENCE * 10 + f"Number {i}.",
-            text_sha256=services.text_digest(SENTENCE * 10 + f"Number {i}."),
+            text_sha256=source_services.text_digest(SENTENCE * 10 + f"Number {i}."),
         )
         for i in range(480)
     ]
@@ -81,7 +83,7 @@ def build() -> tuple[object, object]:
                 )
     Coding.objects.bulk_create(codings, batch_size=2000)
     Membership.objects.filter(study=study, user=owner).update(role=Role.SUPERVISOR)
-    services.study_touch(study.pk)
+    study_services.study_touch(study.pk)
     return owner, study
 
 
@@ -89,7 +91,7 @@ def main() -> None:
     with test_database():
         owner, study = build()
         t0 = time.perf_counter()
-        services.consensus_sync(study=study)
+        consensus_services.consensus_sync(study=study)
         print(f"first sync: {time.perf_counter() - t0:.2f} s")
         n_units = ConsensusUnit.objects.filter(study=study, unanimous=False).count()
         client = Client()

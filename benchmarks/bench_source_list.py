@@ -10,8 +10,9 @@ from common import test_database, time_page  # sets up Django first
 from django.contrib.auth.models import User
 from django.test import Client
 
-from negotiations import services
 from negotiations.models import Source
+from negotiations.sources import services as source_services
+from negotiations.studies import services as study_services
 
 
 def add_sources(study, negotiation, start: int, n: int) -> None:
@@ -23,7 +24,7 @@ def add_sources(study, negotiation, start: int, n: int) -> None:
                 negotiation=negotiation,
                 title=f"Statement {i}",
                 text=f"{body} Number {i}.",
-                text_sha256=services.text_digest(f"{body} Number {i}."),
+                text_sha256=source_services.text_digest(f"{body} Number {i}."),
                 date=f"{1993 + i % 20}-0{1 + i % 9}-1{i % 9}",
             )
             for i in range(start, start + n)
@@ -35,8 +36,8 @@ def add_sources(study, negotiation, start: int, n: int) -> None:
 def main() -> None:
     with test_database():
         owner = User.objects.create_user("owner", password="x")
-        study = services.study_create(name="Bench", slug="bench", created_by=owner)
-        negotiation = services.negotiation_create(study=study, name="Agreed Framework")
+        study = study_services.study_create(name="Bench", slug="bench", created_by=owner)
+        negotiation = study_services.negotiation_create(study=study, name="Agreed Framework")
         client = Client()
         client.force_login(owner)
         add_sources(study, negotiation, 0, 10)

@@ -36,3 +36,4 @@ def study_for_member(
 ANY_MEMBER = None
 MANAGERS = (Role.OWNER, Role.SUPERVISOR)
 CODERS = (Role.CODER,)
+READERS_AND_MANAGERS = (Role.OWNER, Role.SUPERVISOR, Role.READER)

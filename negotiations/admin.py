@@ -28,7 +28,7 @@ from negotiations.models import (
     SourceImport,
     Study,
 )
-from negotiations.resources import CodeResource, CodingResource, SourceResource
+from negotiations.sources.resources import CodeResource, CodingResource, SourceResource
 
 
 class StudyChoiceMixin(forms.Form):

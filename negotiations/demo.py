@@ -16,7 +16,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from negotiations import services
+from negotiations.codebook import services as codebook_services
+from negotiations.coding import services as coding_services
+from negotiations.consensus import services as consensus_services
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -29,6 +31,8 @@ from negotiations.models import (
     Source,
     Study,
 )
+from negotiations.sources import services as source_services
+from negotiations.studies import services as study_services
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo_study.json"
 DEMO_SLUG = "demo"
@@ -106,7 +110,7 @@ def _create(data: dict[str, Any]) -> DemoResult:
         users[u["username"]] = user
     owner = next(users[u["username"]] for u in data["users"] if u["role"] == "owner")
     meta = data["study"]
-    study = services.study_create(
+    study = study_services.study_create(
         name=meta["name"], slug=DEMO_SLUG, description=meta.get("description", ""), created_by=owner
     )
     for u in data["users"]:
@@ -114,15 +118,15 @@ def _create(data: dict[str, Any]) -> DemoResult:
             Membership.objects.create(study=study, user=users[u["username"]], role=u["role"])
     # The demo codes some passages with the optional second codebook, so it is switched on.
     for code_set in CodeSet.objects.filter(study=study, enabled=False):
-        services.code_set_set_enabled(code_set=code_set, enabled=True, actor=owner)
+        codebook_services.code_set_set_enabled(code_set=code_set, enabled=True, actor=owner)
 
     parties = {
-        p["code"]: services.party_create(study=study, code=p["code"], name=p["name"])
+        p["code"]: study_services.party_create(study=study, code=p["code"], name=p["name"])
         for p in data["parties"]
     }
     negotiations, phases = {}, {}
     for n in data["negotiations"]:
-        negotiation = services.negotiation_create(
+        negotiation = study_services.negotiation_create(
             study=study,
             name=n["name"],
             slug=n["slug"],
@@ -134,7 +138,7 @@ def _create(data: dict[str, Any]) -> DemoResult:
         )
         negotiations[n["slug"]] = negotiation
         for p in n.get("phases", []):
-            phases[(n["slug"], p["name"])] = services.phase_create(
+            phases[(n["slug"], p["name"])] = study_services.phase_create(
                 negotiation=negotiation,
                 name=p["name"],
                 kind=p["kind"],
@@ -142,7 +146,7 @@ def _create(data: dict[str, Any]) -> DemoResult:
                 end_date=_date(p.get("end")),
             )
         for e in n.get("events", []):
-            services.event_create(
+            study_services.event_create(
                 negotiation=negotiation,
                 date=_date(e["date"]),
                 end_date=_date(e.get("end")),
@@ -151,9 +155,9 @@ def _create(data: dict[str, Any]) -> DemoResult:
 
     sources: dict[str, Source] = {}
     for s in data["sources"]:
-        sources[s["key"]] = services.source_create(
+        sources[s["key"]] = source_services.source_create(
             study=study,
-            metadata=services.SourceMetadata(
+            metadata=source_services.SourceMetadata(
                 negotiation=negotiations[s["negotiation"]],
                 phase=phases.get((s["negotiation"], s.get("phase"))),
                 title=s["title"],
@@ -173,7 +177,7 @@ def _create(data: dict[str, Any]) -> DemoResult:
     statuses: dict[tuple[str, str], str] = {}
     for a in data["assignments"]:
         for username, status in a["coders"].items():
-            services.assignment_create(
+            coding_services.assignment_create(
                 source=sources[a["source"]], coder=users[username], assigned_by=owner
             )
             statuses[(a["source"], username)] = status
@@ -182,7 +186,7 @@ def _create(data: dict[str, Any]) -> DemoResult:
     for c in data["codings"]:
         source = sources[c["source"]]
         start, end = quote_offsets(source.text, c["quote"], c.get("occurrence", 1))
-        services.coding_create(
+        coding_services.coding_create(
             source=source,
             coder=users[c["coder"]],
             code=codes[c["code"]],
@@ -218,8 +222,8 @@ def _create(data: dict[str, Any]) -> DemoResult:
 
 def _settle_some_units(study: Study, supervisor: object) -> None:
     """Settle about two in five disagreements, so the review and assessment pages show both."""
-    services.study_touch(study.pk)
-    services.consensus_sync(study=study)
+    study_services.study_touch(study.pk)
+    consensus_services.consensus_sync(study=study)
     open_units = ConsensusUnit.objects.filter(study=study, status=ConsensusStatus.OPEN).order_by(
         "source__date", "segment__index", "code_id", "party_id"
     )
@@ -231,7 +235,7 @@ def _settle_some_units(study: Study, supervisor: object) -> None:
             (int(c) for c, value in unit.readings.items() if value != "none"),
             default=int(min(unit.readings)),
         )
-        services.consensus_decide(
+        consensus_services.consensus_decide(
             unit_id=unit.pk,
             actor=supervisor,
             decision="coder",

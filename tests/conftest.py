@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from negotiations import services
 from negotiations.models import Role, Study
+from negotiations.studies import services as study_services
 from tests.factories import UserFactory
 
 
@@ -43,7 +43,7 @@ class StudyWithMembers:
 def members(db) -> StudyWithMembers:
     """A study made through the service (with the default codebook) and one user per role."""
     owner = UserFactory(username="olivia")
-    study = services.study_create(name="Test study", slug="test-study", created_by=owner)
+    study = study_services.study_create(name="Test study", slug="test-study", created_by=owner)
     people = {}
     for name, role in [
         ("sam", Role.SUPERVISOR),
@@ -52,7 +52,9 @@ def members(db) -> StudyWithMembers:
         ("rex", Role.READER),
     ]:
         people[name] = UserFactory(username=name)
-        services.membership_add(study=study, identifier=name, role=role, actor_role=Role.OWNER)
+        study_services.membership_add(
+            study=study, identifier=name, role=role, actor_role=Role.OWNER
+        )
     return StudyWithMembers(
         study=study,
         owner=owner,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from negotiations import services
 from negotiations.models import (
     Assignment,
     Code,
@@ -21,7 +20,8 @@ from negotiations.models import (
     Source,
     Study,
 )
-from negotiations.text import split_sentences
+from negotiations.sources import services as source_services
+from negotiations.sources.text import split_sentences
 
 PASSWORD = "correct-horse-battery"
 
@@ -125,7 +125,7 @@ class SourceFactory(factory.django.DjangoModelFactory):
             "They agreed to meet again."
         )
     )
-    text_sha256 = factory.LazyAttribute(lambda s: services.text_digest(s.text))
+    text_sha256 = factory.LazyAttribute(lambda s: source_services.text_digest(s.text))
 
     @factory.post_generation
     def segments(obj, create, extracted, **kwargs):

@@ -16,7 +16,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
-from negotiations.agreement import (
+from negotiations.reliability.agreement import (
     LEVELS,
     MISSING,
     ReliabilityData,

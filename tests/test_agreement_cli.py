@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from negotiations.agreement import all_statistics, read_reliability_csv
+from negotiations.reliability.agreement import all_statistics, read_reliability_csv
 
 KRIPPENDORFF_2011_CSV = """unit,A,B,C,D
 1,1,1,,1

@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from negotiations import selectors, services
-from negotiations.assessment import (
+from negotiations.assessments import selectors as assessment_selectors
+from negotiations.assessments.rule import (
     ABSENT,
     CONTESTED,
     INSUFFICIENT,
@@ -25,6 +25,8 @@ from negotiations.assessment import (
     strategic_trust,
     verdict,
 )
+from negotiations.coding import services as coding_services
+from negotiations.consensus import services as consensus_services
 from negotiations.models import (
     AssessmentJudgement,
     Assignment,
@@ -139,11 +141,13 @@ def case(members):
     coders = (members.coder, members.coder2)
     for source in sources:
         for coder in coders:
-            services.assignment_create(source=source, coder=coder, assigned_by=members.supervisor)
+            coding_services.assignment_create(
+                source=source, coder=coder, assigned_by=members.supervisor
+            )
 
     def code(source, coder, passage, code, party, stance, strength=""):
         start = source.text.index(passage)
-        services.coding_create(
+        coding_services.coding_create(
             source=source,
             coder=coder,
             code=code,
@@ -165,10 +169,10 @@ def case(members):
     )
     code(sources[2], members.coder2, "Congress cut the funds.", capacity, us, "for")
     for assignment in Assignment.objects.filter(source__in=sources):
-        services.assignment_submit(assignment=assignment)
-    services.consensus_sync(study=study)
+        coding_services.assignment_submit(assignment=assignment)
+    consensus_services.consensus_sync(study=study)
     disputed = ConsensusUnit.objects.get(unanimous=False)
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=disputed.pk,
         actor=members.supervisor,
         decision="coder",
@@ -190,7 +194,7 @@ def case(members):
 
 
 def test_evidence_uses_consensus_where_settled_and_coders_elsewhere(case):
-    data = selectors.assessment(study=case["study"])
+    data = assessment_selectors.assessment(study=case["study"])
     n = case["negotiation"].pk
     capacity_us = data.get(n, 0, case["capacity"].pk, case["us"].pk)
     # Sentence 0 of the last source is unanimous (one consensus passage, hoop against); sentence 1
@@ -210,10 +214,10 @@ def test_evidence_uses_consensus_where_settled_and_coders_elsewhere(case):
 
 def test_every_number_traces_to_its_passages(case, clients):
     """Counts on the page equal the passages listed behind each cell, for every cell."""
-    data = selectors.assessment(study=case["study"])
+    data = assessment_selectors.assessment(study=case["study"])
     for key, assessed in data.cells.items():
         negotiation_id, phase_id, code_id, party_id = key
-        passages = selectors.cell_passages(
+        passages = assessment_selectors.cell_passages(
             study=case["study"],
             negotiation_id=negotiation_id,
             phase_id=phase_id,
@@ -228,13 +232,13 @@ def test_every_number_traces_to_its_passages(case, clients):
 def test_demo_numbers_trace_to_passages():
     call_command("load_demo", stdout=StringIO())
     study = Study.objects.get(slug="demo")
-    services.consensus_sync(study=study)
-    data = selectors.assessment(study=study)
+    consensus_services.consensus_sync(study=study)
+    data = assessment_selectors.assessment(study=study)
     checked = 0
     for (negotiation_id, phase_id, code_id, party_id), assessed in data.cells.items():
         if phase_id:
             continue
-        passages = selectors.cell_passages(
+        passages = assessment_selectors.cell_passages(
             study=study,
             negotiation_id=negotiation_id,
             phase_id=0,
@@ -276,7 +280,7 @@ def test_override_needs_rationale_and_history_is_kept(case, clients, members):
     page = clients["reader"].get(url).content.decode()
     assert "Keep the rule&#x27;s verdict after all." in page and "The 1994 record is plain." in page
     # The latest judgement has no override, so the computed verdict stands again.
-    data = selectors.assessment(study=case["study"])
+    data = assessment_selectors.assessment(study=case["study"])
     assert (
         data.get(case["negotiation"].pk, 0, case["zopa"].pk, case["dprk"].pk).verdict
         == INSUFFICIENT
@@ -335,7 +339,7 @@ def test_permissions(case, clients):
         },
     )
     assert response.status_code == 302
-    data = selectors.assessment(study=Study.objects.get(pk=case["study"].pk))
+    data = assessment_selectors.assessment(study=Study.objects.get(pk=case["study"].pk))
     assert (
         data.get(n, 0, case["capacity"].pk, case["us"].pk).computed == ABSENT
     )  # one source now enough
@@ -460,5 +464,5 @@ def test_passages_of_one_month_for_timeline_marks(case):
         "code_id": case["capacity"].pk,
         "party_id": case["us"].pk,
     }
-    assert len(selectors.cell_passages(**common, month="1997-01")) == 2
-    assert selectors.cell_passages(**common, month="1994-06") == []
+    assert len(assessment_selectors.cell_passages(**common, month="1997-01")) == 2
+    assert assessment_selectors.cell_passages(**common, month="1994-06") == []

@@ -14,7 +14,9 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from negotiations import services
+from negotiations.coding import services as coding_services
+from negotiations.consensus import selectors as consensus_selectors
+from negotiations.consensus import services as consensus_services
 from negotiations.models import (
     Assignment,
     Code,
@@ -35,7 +37,7 @@ TEXT = "The envoy promised fuel. The freeze held for a year. Talks ended in Marc
 
 def code_passage(source, coder, code, party, passage, stance="for", strength="", memo=""):
     start = source.text.index(passage)
-    return services.coding_create(
+    return coding_services.coding_create(
         source=source,
         coder=coder,
         code=code,
@@ -60,14 +62,16 @@ def layer(members):
     zopa = Code.objects.get(study=study, name="ZOPA")
     a, b = members.coder, members.coder2
     for coder in (a, b):
-        services.assignment_create(source=source, coder=coder, assigned_by=members.supervisor)
+        coding_services.assignment_create(
+            source=source, coder=coder, assigned_by=members.supervisor
+        )
     code_passage(source, a, zopa, us, "The envoy promised fuel.", "for", "hoop")
     code_passage(source, b, zopa, us, "envoy promised fuel", "for")
     code_passage(source, a, zopa, us, "The freeze held for a year.", "for", memo="a's memo")
     code_passage(source, b, zopa, us, "The freeze held", "against")
     for assignment in Assignment.objects.filter(source=source):
-        services.assignment_submit(assignment=assignment)
-    services.consensus_sync(study=study)
+        coding_services.assignment_submit(assignment=assignment)
+    consensus_services.consensus_sync(study=study)
     return {"study": study, "source": source, "zopa": zopa, "us": us, "a": a, "b": b}
 
 
@@ -92,7 +96,7 @@ def test_sync_creates_open_disagreements_and_unanimous_units(layer):
 def test_accepting_a_coder_copies_their_passages_and_never_changes_coder_layers(layer, members):
     before = list(Coding.objects.order_by("pk").values())
     unit = unit_at(layer, 1)
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.supervisor,
         decision="coder",
@@ -113,12 +117,12 @@ def test_accepting_a_coder_copies_their_passages_and_never_changes_coder_layers(
 def test_rationale_required_when_the_decision_differs_from_every_coder(layer, members):
     unit = unit_at(layer, 1)
     with pytest.raises(ValidationError, match="rationale"):
-        services.consensus_decide(
+        consensus_services.consensus_decide(
             unit_id=unit.pk, actor=members.supervisor, decision="none", seen_version=unit.version
         )
     unit.refresh_from_db()
     assert unit.status == ConsensusStatus.OPEN and not ConsensusCoding.objects.filter(unit=unit)
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.supervisor,
         decision="none",
@@ -133,7 +137,7 @@ def test_custom_consensus_coding(layer, members):
     unit = unit_at(layer, 1)
     text = layer["source"].text
     passage = "held for a year"
-    custom = services.CustomConsensus(
+    custom = consensus_services.CustomConsensus(
         start=text.index(passage),
         end=text.index(passage) + len(passage),
         quote=passage,
@@ -143,7 +147,7 @@ def test_custom_consensus_coding(layer, members):
         strength="smoking_gun",
     )
     # "against" is coder b's reading: no rationale needed.
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.supervisor,
         decision="custom",
@@ -152,12 +156,12 @@ def test_custom_consensus_coding(layer, members):
     )
     coding = ConsensusCoding.objects.get(unit=unit)
     assert (coding.quote, coding.stance, coding.strength) == (passage, "against", "smoking_gun")
-    wrong = services.CustomConsensus(
+    wrong = consensus_services.CustomConsensus(
         start=0, end=5, quote="xxxxx", code=layer["zopa"], stance="for", party=layer["us"]
     )
     unit.refresh_from_db()
     with pytest.raises(ValidationError, match="does not match"):
-        services.consensus_decide(
+        consensus_services.consensus_decide(
             unit_id=unit.pk,
             actor=members.supervisor,
             decision="custom",
@@ -170,15 +174,17 @@ def test_custom_consensus_coding(layer, members):
 def test_stale_version_is_refused_with_who_settled_first(layer, members):
     unit = unit_at(layer, 1)
     seen = unit.version
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.owner,
         decision="coder",
         coder_id=layer["a"].pk,
         seen_version=seen,
     )
-    with pytest.raises(services.ConsensusConflict, match="olivia settled this unit first"):
-        services.consensus_decide(
+    with pytest.raises(
+        consensus_services.ConsensusConflict, match="olivia settled this unit first"
+    ):
+        consensus_services.consensus_decide(
             unit_id=unit.pk,
             actor=members.supervisor,
             decision="coder",
@@ -191,7 +197,7 @@ def test_stale_version_is_refused_with_who_settled_first(layer, members):
 
 def test_reopen_then_changed_codings_flag_the_unit(layer, members):
     unit = unit_at(layer, 1)
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.supervisor,
         decision="coder",
@@ -200,22 +206,24 @@ def test_reopen_then_changed_codings_flag_the_unit(layer, members):
     )
     # Coder b's source is reopened and b changes the reading to agree with a.
     assignment = Assignment.objects.get(source=layer["source"], coder=layer["b"])
-    services.assignment_reopen(assignment=assignment)
+    coding_services.assignment_reopen(assignment=assignment)
     coding = Coding.objects.get(coder=layer["b"], stance="against")
-    services.coding_update(
+    coding_services.coding_update(
         coding=coding,
         coder=layer["b"],
         code=layer["zopa"],
         stance="for",
         demonstrating_party=layer["us"],
     )
-    services.assignment_submit(assignment=assignment)
-    services.consensus_sync(study=layer["study"])
+    coding_services.assignment_submit(assignment=assignment)
+    consensus_services.consensus_sync(study=layer["study"])
     unit.refresh_from_db()
     assert unit.status == ConsensusStatus.FLAGGED
     assert unit.consensus_codings.count() == 1  # the decision is kept until reviewed
     assert ConsensusEvent.objects.filter(unit=unit, action="flag").exists()
-    services.consensus_reopen(unit_id=unit.pk, actor=members.supervisor, seen_version=unit.version)
+    consensus_services.consensus_reopen(
+        unit_id=unit.pk, actor=members.supervisor, seen_version=unit.version
+    )
     unit.refresh_from_db()
     assert unit.status == ConsensusStatus.OPEN and unit.consensus_codings.count() == 0
     assert list(unit.events.values_list("action", flat=True))[:3] == ["reopen", "flag", "settle"]
@@ -223,8 +231,8 @@ def test_reopen_then_changed_codings_flag_the_unit(layer, members):
 
 def test_unsubmitting_drops_open_units(layer):
     assignment = Assignment.objects.get(source=layer["source"], coder=layer["b"])
-    services.assignment_reopen(assignment=assignment)
-    services.consensus_sync(study=layer["study"])
+    coding_services.assignment_reopen(assignment=assignment)
+    consensus_services.consensus_sync(study=layer["study"])
     assert not ConsensusUnit.objects.filter(status=ConsensusStatus.OPEN).exists()
 
 
@@ -273,7 +281,7 @@ def test_unit_page_lanes_and_decision_by_post(layer, clients, members):
 
 def test_history_page(layer, clients, members):
     unit = unit_at(layer, 1)
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.supervisor,
         decision="coder",
@@ -286,7 +294,7 @@ def test_history_page(layer, clients, members):
 
 def test_consensus_export_and_command(layer, clients, members):
     unit = unit_at(layer, 1)
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.supervisor,
         decision="none",
@@ -319,7 +327,7 @@ def test_consensus_export_and_command(layer, clients, members):
 
 def test_coders_against_consensus_and_release(layer, clients, members):
     unit = unit_at(layer, 1)
-    services.consensus_decide(
+    consensus_services.consensus_decide(
         unit_id=unit.pk,
         actor=members.supervisor,
         decision="coder",
@@ -333,9 +341,8 @@ def test_coders_against_consensus_and_release(layer, clients, members):
     clients["supervisor"].post(url, {"released": "1"})
     mine = clients["coder"].get(url).content.decode()
     assert "cora" in mine and "cody" not in mine.split("<main")[1]
-    from negotiations.selectors import coder_consensus_figures
 
-    figures = coder_consensus_figures(study=layer["study"])
+    figures = consensus_selectors.coder_consensus_figures(study=layer["study"])
     cora = next(r for r in figures["rows"] if r["coder"] == "cora")
     cody = next(r for r in figures["rows"] if r["coder"] == "cody")
     assert cora["overall"]["percent"] == 1.0  # her reading was accepted everywhere
@@ -384,11 +391,11 @@ def test_two_supervisors_at_once_on_postgresql(layer, members, postgres_only, tr
     def decide(actor, coder):
         try:
             barrier.wait(timeout=10)
-            services.consensus_decide(
+            consensus_services.consensus_decide(
                 unit_id=unit.pk, actor=actor, decision="coder", coder_id=coder.pk, seen_version=seen
             )
             results[actor.username] = "settled"
-        except services.ConsensusConflict as exc:
+        except consensus_services.ConsensusConflict as exc:
             results[actor.username] = str(exc)
         finally:
             connections.close_all()

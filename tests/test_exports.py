@@ -14,8 +14,11 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from negotiations import exports, services
+from negotiations.coding import services as coding_services
+from negotiations.exports import selectors as export_selectors
+from negotiations.exports.tabular import FORMULA_TRIGGERS, neutralise, unneutralise
 from negotiations.models import Code, Coding, Party, Source
+from negotiations.sources import services as source_services
 from tests.conftest import client_for
 from tests.factories import CodingFactory, NegotiationFactory, PartyFactory, PhaseFactory
 
@@ -33,9 +36,9 @@ class Corpus:
 
 
 def _source(members, negotiation, phase, party, title: str, text: str, **fields) -> Source:
-    return services.source_create(
+    return source_services.source_create(
         study=members.study,
-        metadata=services.SourceMetadata(
+        metadata=source_services.SourceMetadata(
             negotiation=negotiation,
             title=title,
             phase=phase,
@@ -50,7 +53,7 @@ def _source(members, negotiation, phase, party, title: str, text: str, **fields)
 
 def _code(source: Source, coder, phrase: str, *, code: str = "ZOPA", memo: str = "") -> Coding:
     start = source.text.index(phrase)
-    return services.coding_create(
+    return coding_services.coding_create(
         source=source,
         coder=coder,
         code=Code.objects.get(study=source.study, name=code),
@@ -83,7 +86,7 @@ def corpus(members) -> Corpus:
     cora, cody = members.coder, members.coder2
     for coder, keys in ((cora, "AB"), (cody, "ABC")):
         for key in keys:
-            services.assignment_create(
+            coding_services.assignment_create(
                 source=sources[key], coder=coder, assigned_by=members.supervisor
             )
     codings = {
@@ -94,7 +97,7 @@ def corpus(members) -> Corpus:
         "cody B": _code(sources["B"], cody, "We agree", memo="+plus"),
         "cody C": _code(sources["C"], cody, "We will wait.", memo="-minus"),
     }
-    services.assignment_submit(assignment=sources["A"].assignments.get(coder=cora))
+    coding_services.assignment_submit(assignment=sources["A"].assignments.get(coder=cora))
     # A coding in another study must never appear.
     CodingFactory(memo="other study")
     return Corpus(members=members, sources=sources, codings=codings)
@@ -119,12 +122,12 @@ def coding_ids(rows: list[dict[str, str]]) -> set[int]:
 def test_coding_export_columns_and_offsets(corpus, clients):
     _response, rows, header = download(clients["supervisor"], "export_codings")
 
-    assert header == list(exports.CODING_COLUMNS)
+    assert header == list(export_selectors.CODING_COLUMNS)
     assert coding_ids(rows) == {c.pk for c in corpus.codings.values()}
     for row in rows:
         source = Source.objects.get(pk=row["source_id"])
         start, end = int(row["start"]), int(row["end"])
-        assert exports.unneutralise(row["quote"]) == source.text[start:end]
+        assert unneutralise(row["quote"]) == source.text[start:end]
         assert row["study"] == "test-study"
     first = next(r for r in rows if int(r["coding_id"]) == corpus.codings["cora A"].pk)
     # Code points: the emoji counts once, although a browser counts it as two UTF-16 units.
@@ -162,7 +165,7 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(corpus, clients):
 def test_source_export(corpus, clients):
     _response, rows, header = download(clients["reader"], "export_sources")
 
-    assert header == list(exports.SOURCE_COLUMNS)
+    assert header == list(export_selectors.SOURCE_COLUMNS)
     assert [row["title"] for row in rows] == ["'+cmd", "Statement B", "Statement C"]
     a = rows[0]
     assert int(a["source_id"]) == corpus.sources["A"].pk
@@ -182,9 +185,9 @@ def test_source_export(corpus, clients):
     ["=1+1", "+cmd", "-5", "@SUM(1)", "\tx", "\rx", "'=x", "''+x", "'plain", "plain", "'", ""],
 )
 def test_neutralise_round_trips(value):
-    written = exports.neutralise(value)
-    assert not written.startswith(exports.FORMULA_TRIGGERS)
-    assert exports.unneutralise(written) == value
+    written = neutralise(value)
+    assert not written.startswith(FORMULA_TRIGGERS)
+    assert unneutralise(written) == value
 
 
 # The blind rule ---------------------------------------------------------------------------------
@@ -212,7 +215,7 @@ def test_blind_coder_without_submissions_sees_only_own(corpus, members):
 
 def test_reopening_a_submission_hides_others_again(corpus, clients):
     assignment = corpus.sources["A"].assignments.get(coder=corpus.members.coder)
-    services.assignment_reopen(assignment=assignment)
+    coding_services.assignment_reopen(assignment=assignment)
 
     _response, rows, _header = download(clients["coder"], "export_codings")
 
@@ -273,8 +276,8 @@ def test_export_is_streamed(corpus, clients, name, n_rows):
 @pytest.mark.parametrize(
     ("command", "columns", "n_rows"),
     [
-        ("export_codings", exports.CODING_COLUMNS, 6),
-        ("export_sources", exports.SOURCE_COLUMNS, 3),
+        ("export_codings", export_selectors.CODING_COLUMNS, 6),
+        ("export_sources", export_selectors.SOURCE_COLUMNS, 3),
     ],
 )
 def test_command_to_stdout(corpus, command, columns, n_rows):
@@ -320,4 +323,4 @@ def test_command_on_an_unknown_study_exits_2(db, tmp_path, command):
 def test_command_export_of_an_empty_study(members):
     out = io.StringIO()
     call_command("export_codings", "--study", "test-study", stdout=out)
-    assert out.getvalue() == ",".join(exports.CODING_COLUMNS) + "\n"
+    assert out.getvalue() == ",".join(export_selectors.CODING_COLUMNS) + "\n"

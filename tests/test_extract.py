@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
-from negotiations import extract
-from negotiations.extract import (
+from negotiations.sources import extract
+from negotiations.sources.extract import (
     SUPPORTED_EXTENSIONS,
     ExtractedText,
     ExtractionError,
@@ -19,7 +19,7 @@ from negotiations.extract import (
     extract_text,
     html_to_text,
 )
-from negotiations.text import normalise_text
+from negotiations.sources.text import normalise_text
 from tests.files import make_pdf
 
 WESTERN = "naïve café \u2013 \u201cquotes\u201d"

@@ -8,8 +8,8 @@ from html import unescape
 from hypothesis import given
 from hypothesis import strategies as st
 
-from negotiations.highlight import Span, coded_runs, render_text_html
-from negotiations.text import split_sentences
+from negotiations.coding.highlight import Span, coded_runs, render_text_html
+from negotiations.sources.text import split_sentences
 
 RUN = re.compile(r'<span data-o="(\d+)"[^>]*>(.*?)</span>', re.S)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -22,7 +23,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl.styles import Font
 
-from negotiations import services
 from negotiations.models import (
     ImportStatus,
     Negotiation,
@@ -34,6 +34,8 @@ from negotiations.models import (
     Source,
     SourceImport,
 )
+from negotiations.sources import services as source_services
+from negotiations.studies import services as study_services
 from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +105,7 @@ def write(tmp_path: Path, rows: Sequence[Sequence[Any]], kind: str = "csv") -> P
 
 
 def import_file(study, path: Path, *, dry_run: bool = False, create_missing: bool = False):
-    return services.sources_import(
+    return source_services.sources_import(
         study=study,
         filename=path.name,
         content=path.read_bytes(),
@@ -217,7 +219,9 @@ def test_invalid_row_is_reported_with_row_and_column(case, tmp_path, name, kind)
 
     report = import_file(case.study, path)
 
-    assert report.problems == [services.ImportProblem(row=row, column=column, message=message)]
+    assert report.problems == [
+        source_services.ImportProblem(row=row, column=column, message=message)
+    ]
     assert report.n_imported == 0
     assert db_counts() == before
 
@@ -237,9 +241,9 @@ def test_command_prints_the_problem_and_exits_2(case, tmp_path, name):
 
 
 def test_text_already_in_the_study(case, tmp_path):
-    existing = services.source_create(
+    existing = source_services.source_create(
         study=case.study,
-        metadata=services.SourceMetadata(
+        metadata=source_services.SourceMetadata(
             negotiation=Negotiation.objects.get(name="Agreed Framework"), title="Earlier"
         ),
         text=statement(7)[-1],
@@ -298,7 +302,7 @@ def test_file_problem_is_reported_once(case, tmp_path, name, kind):
     error, lines = failing_command(path)
 
     # One problem, not one more per row: a refused header must not be checked row by row.
-    assert report.problems == [services.ImportProblem(message=message)]
+    assert report.problems == [source_services.ImportProblem(message=message)]
     assert error.returncode == 2
     assert lines == [message]
     assert db_counts() == before
@@ -466,7 +470,7 @@ def test_valid_import_normalises_text_and_makes_segments(case, tmp_path, kind):
     first = Source.objects.get(title="Statement 1")
     assert first.text == "Café talks went well.\nThe second sentence follows.\n\nThird one!"
     assert "\u0301" not in first.text and "\r" not in first.text
-    assert first.text_sha256 == services.text_digest(first.text)
+    assert first.text_sha256 == source_services.text_digest(first.text)
     assert [first.text[s.start : s.end] for s in first.segments.order_by("index")] == [
         "Café talks went well.",
         "The second sentence follows.",
@@ -618,9 +622,9 @@ def test_export_then_import_into_another_study(case, tmp_path):
         'An ordinary statement, with "quotes", commas and\nline breaks.': "Ordinary",
     }
     for n, (text, title) in enumerate(texts.items()):
-        services.source_create(
+        source_services.source_create(
             study=case.study,
-            metadata=services.SourceMetadata(
+            metadata=source_services.SourceMetadata(
                 negotiation=agreed,
                 title=title,
                 phase=phase if n % 2 else None,
@@ -645,7 +649,7 @@ def test_export_then_import_into_another_study(case, tmp_path):
     assert "'+cmd" in raw
     assert "'@SUM(1)" in raw
 
-    replica = services.study_create(name="Replica", slug="replica", created_by=case.owner)
+    replica = study_services.study_create(name="Replica", slug="replica", created_by=case.owner)
     copy = NegotiationFactory(study=replica, name="Agreed Framework", slug="agreed-framework")
     PhaseFactory(negotiation=copy, name="Agreement", kind=PhaseKind.AGREEMENT)
     PartyFactory(study=replica, code="US")
@@ -773,8 +777,8 @@ def test_confirming_twice_imports_once(case, clients, tmp_path):
     assert Source.objects.count() == 1
     assert again.redirect_chain[-1][0] == reverse("negotiations:source_import", args=["test-study"])
     assert "This file was already imported or refused." in again.content.decode()
-    with pytest.raises(services.ValidationError):
-        services.source_import_confirm(source_import=staged, actor=case.supervisor)
+    with pytest.raises(ValidationError):
+        source_services.source_import_confirm(source_import=staged, actor=case.supervisor)
     assert Source.objects.count() == 1
 
 
@@ -846,7 +850,7 @@ def test_upload_of_another_type_is_refused_on_the_form(case, clients, tmp_path):
 
 @pytest.mark.parametrize("role", ["coder", "reader"])
 def test_coders_and_readers_may_not_import(case, clients, tmp_path, role):
-    staged = services.source_import_stage(
+    staged = source_services.source_import_stage(
         study=case.study,
         filename="statements.csv",
         content=write(tmp_path, [HEADER, statement(1)]).read_bytes(),
@@ -865,7 +869,7 @@ def test_coders_and_readers_may_not_import(case, clients, tmp_path, role):
 
 
 def test_outsiders_do_not_learn_the_study_exists(case, clients, tmp_path):
-    staged = services.source_import_stage(
+    staged = source_services.source_import_stage(
         study=case.study,
         filename="statements.csv",
         content=write(tmp_path, [HEADER, statement(1)]).read_bytes(),
@@ -888,8 +892,8 @@ def test_outsiders_do_not_learn_the_study_exists(case, clients, tmp_path):
 
 
 def test_a_staged_file_of_another_study_is_not_found(case, clients, tmp_path):
-    other = services.study_create(name="Other", slug="other", created_by=case.supervisor)
-    staged = services.source_import_stage(
+    other = study_services.study_create(name="Other", slug="other", created_by=case.supervisor)
+    staged = source_services.source_import_stage(
         study=other,
         filename="statements.csv",
         content=write(tmp_path, [HEADER, statement(1)]).read_bytes(),

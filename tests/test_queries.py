@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from negotiations import services
 from negotiations.models import Source
+from negotiations.sources import services as source_services
 from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def make_sources(study, n: int) -> None:
             speaker_party=party,
             title=f"Statement {i}",
             text=f"Statement {i}. It has two sentences.",
-            text_sha256=services.text_digest(f"Statement {i}. It has two sentences."),
+            text_sha256=source_services.text_digest(f"Statement {i}. It has two sentences."),
             date=f"19{90 + i % 10}-01-01",
         )
         for i in range(n)

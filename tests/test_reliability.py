@@ -14,10 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from negotiations import services
-from negotiations.agreement import MISSING, krippendorff_alpha, read_reliability_csv
+from negotiations.coding import services as coding_services
 from negotiations.models import Assignment, AssignmentStatus, Code, ReportCache
-from negotiations.reliability import (
+from negotiations.reliability import selectors as reliability_selectors
+from negotiations.reliability import services as reliability_services
+from negotiations.reliability.agreement import MISSING, krippendorff_alpha, read_reliability_csv
+from negotiations.reliability.report import (
     AGAINST,
     FOR,
     MIXED,
@@ -25,8 +27,9 @@ from negotiations.reliability import (
     CodingInput,
     SourceInput,
     build_unit_table,
+    reliability_data,
 )
-from negotiations.selectors import ReliabilityFilters
+from negotiations.studies import services as study_services
 from tests.factories import NegotiationFactory, PartyFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,11 +103,13 @@ def study(members):
         )
         sources.append(source)
         for coder in (members.coder, members.coder2):
-            services.assignment_create(source=source, coder=coder, assigned_by=members.supervisor)
+            coding_services.assignment_create(
+                source=source, coder=coder, assigned_by=members.supervisor
+            )
     # The two coders agree on the first sentence of sources 0-2 and differ on source 3.
     for i, source in enumerate(sources):
         end = source.text.index(".") + 1
-        services.coding_create(
+        coding_services.coding_create(
             source=source,
             coder=members.coder,
             code=zopa,
@@ -114,7 +119,7 @@ def study(members):
             stance="for",
             demonstrating_party=us,
         )
-        services.coding_create(
+        coding_services.coding_create(
             source=source,
             coder=members.coder2,
             code=zopa,
@@ -125,12 +130,14 @@ def study(members):
             demonstrating_party=us,
         )
     for assignment in Assignment.objects.filter(source__in=sources):
-        services.assignment_submit(assignment=assignment)
+        coding_services.assignment_submit(assignment=assignment)
     return {"study": study, "sources": sources, "zopa": zopa, "us": us}
 
 
 def test_report_matches_an_independent_alpha(study):
-    report = services.reliability_report(study=study["study"], filters=ReliabilityFilters())
+    report = reliability_services.reliability_report(
+        study=study["study"], filters=reliability_selectors.ReliabilityFilters()
+    )
     zopa = next(r for r in report["rows"] if r["element"] == "ZOPA")
     # 4 sources x 3 sentences = 12 units for ZOPA x US; one disagreement (for vs against).
     assert zopa["n_units"] == 12 and zopa["n_pairable_units"] == 12 and zopa["n_coders"] == 2
@@ -158,8 +165,9 @@ def test_matrix_download_gives_the_same_alpha_through_the_command(study, clients
     out = StringIO()
     call_command("agreement_stats", str(path), stdout=out)
     result = json.loads(out.getvalue())
-    report = services.reliability_report(
-        study=study["study"], filters=ReliabilityFilters(code=study["zopa"].pk)
+    report = reliability_services.reliability_report(
+        study=study["study"],
+        filters=reliability_selectors.ReliabilityFilters(code=study["zopa"].pk),
     )
     assert result["krippendorff_alpha"] == pytest.approx(report["rows"][0]["alpha"], abs=1e-12)
     assert result["n_units"] == report["rows"][0]["n_units"]
@@ -168,13 +176,13 @@ def test_matrix_download_gives_the_same_alpha_through_the_command(study, clients
 
 
 def test_unsubmitted_work_does_not_count_and_cache_is_invalidated(study, members):
-    filters = ReliabilityFilters()
-    first = services.reliability_report(study=study["study"], filters=filters)
-    again = services.reliability_report(study=study["study"], filters=filters)
+    filters = reliability_selectors.ReliabilityFilters()
+    first = reliability_services.reliability_report(study=study["study"], filters=filters)
+    again = reliability_services.reliability_report(study=study["study"], filters=filters)
     assert again["cached"] and not first["cached"]
     assignment = Assignment.objects.get(source=study["sources"][3], coder=members.coder2)
-    services.assignment_reopen(assignment=assignment)
-    after = services.reliability_report(study=study["study"], filters=filters)
+    coding_services.assignment_reopen(assignment=assignment)
+    after = reliability_services.reliability_report(study=study["study"], filters=filters)
     assert not after["cached"]
     zopa = next(r for r in after["rows"] if r["element"] == "ZOPA")
     assert zopa["n_pairable_units"] == 9  # source 3 now has one submitted coder only
@@ -225,7 +233,7 @@ def test_reliability_page_queries_are_fixed(study, clients, members):
         )
         for coder in (members.coder, members.coder2):
             Assignment.objects.create(source=source, coder=coder, status=AssignmentStatus.SUBMITTED)
-    services.study_touch(study["study"].pk)
+    study_services.study_touch(study["study"].pk)
     ReportCache.objects.all().delete()
     with CaptureQueriesContext(connection) as large:
         clients["supervisor"].get(url, {"compute": "1"})
@@ -249,7 +257,6 @@ def test_reliability_report_command(study):
 
 
 def test_ordinal_level_merges_none_and_mixed():
-    from negotiations.reliability import reliability_data
 
     table = table_for(
         [coding(100, 0, 5, "for"), coding(100, 1, 4, "against"), coding(200, 0, 5, "for")]

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from negotiations.text import (
+from negotiations.sources.text import (
     codepoint_to_utf16,
     normalise_text,
     snap_to_words,

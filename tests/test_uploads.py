@@ -17,8 +17,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils.html import escape
 
-from negotiations import services
 from negotiations.models import Segment, Source
+from negotiations.sources import services as source_services
 from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
 from tests.files import make_pdf
 
@@ -112,7 +112,7 @@ def test_text_files_in_common_encodings(post_file, encoding, content):
     assert source.text == expected.lstrip("\ufeff")
     assert "\ufeff" not in source.text
     assert source.original_filename == "statement.txt"
-    assert source.text_sha256 == services.text_digest(source.text)
+    assert source.text_sha256 == source_services.text_digest(source.text)
     segments = [source.text[s.start : s.end] for s in source.segments.order_by("index")]
     assert segments[0].startswith(expected.lstrip("\ufeff")[:10])
     assert "".join(segments).replace(" ", "") == source.text.replace(" ", "")

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from negotiations import services
+from negotiations.coding import services as coding_services
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -16,6 +16,7 @@ from negotiations.models import (
     Coding,
     Party,
 )
+from negotiations.sources import services as source_services
 from tests.factories import CodingFactory, NegotiationFactory, PartyFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,16 +35,18 @@ def setup(members):
     us = PartyFactory(study=study, code="US")
     dprk = PartyFactory(study=study, code="DPRK")
     negotiation = NegotiationFactory(study=study)
-    source = services.source_create(
+    source = source_services.source_create(
         study=study,
-        metadata=services.SourceMetadata(
+        metadata=source_services.SourceMetadata(
             negotiation=negotiation, title="Talks", speaker_party=dprk
         ),
         text=TEXT,
         created_by=members.supervisor,
     )
     for coder in (members.coder, members.coder2):
-        services.assignment_create(source=source, coder=coder, assigned_by=members.supervisor)
+        coding_services.assignment_create(
+            source=source, coder=coder, assigned_by=members.supervisor
+        )
     zopa = Code.objects.get(study=study, name="ZOPA")
     capacity = Code.objects.get(study=study, name="CAPACITY")
     return {
@@ -218,7 +221,7 @@ def test_blind_coding_hides_other_coders_until_submitted(clients, setup, members
             assert f'data-c="{other.pk}"' not in html
             assert "cody" not in html
     assignment = Assignment.objects.get(source=setup["source"], coder=members.coder)
-    services.assignment_submit(assignment=assignment)
+    coding_services.assignment_submit(assignment=assignment)
     html = clients["coder"].get(page_url(setup, layer="all")).content.decode()
     assert "secret memo" in html and f'data-c="{other.pk}"' in html
     supervisor = (
@@ -424,7 +427,7 @@ def test_bulk_assignments_balanced_and_reproducible(clients, members):
 def test_plan_assignments_is_balanced_for_any_share():
     for n_sources in (1, 7, 50):
         for share in (0, 0.2, 0.5, 1):
-            pairs = services.plan_assignments(
+            pairs = coding_services.plan_assignments(
                 source_ids=list(range(n_sources)),
                 coder_ids=[1, 2, 3],
                 mode="share",
@@ -455,9 +458,9 @@ def big_source(members, n_codings: int):
     sentence = "The delegation reviewed the freeze and the fuel schedule in detail. "
     text = sentence * (100_000 // len(sentence))
     negotiation = NegotiationFactory(study=study)
-    source = services.source_create(
+    source = source_services.source_create(
         study=study,
-        metadata=services.SourceMetadata(negotiation=negotiation, title=f"Long {n_codings}"),
+        metadata=source_services.SourceMetadata(negotiation=negotiation, title=f"Long {n_codings}"),
         text=text + str(n_codings),
         created_by=members.supervisor,
     )

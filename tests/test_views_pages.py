@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from negotiations import services
 from negotiations.models import (
     Code,
     CodebookVersion,
@@ -18,6 +18,7 @@ from negotiations.models import (
     Source,
     Study,
 )
+from negotiations.sources import services as source_services
 from tests.factories import CodingFactory, NegotiationFactory, PartyFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -421,8 +422,8 @@ def test_coded_text_never_changes_correction_is_new_version(clients, members):
     )
     assert "A corrected version exists" in page.content.decode()
     # The service refuses a second correction of the old version.
-    with pytest.raises(services.ValidationError):
-        services.source_replace_text(source=source, text="Again.", actor=members.supervisor)
+    with pytest.raises(ValidationError):
+        source_services.source_replace_text(source=source, text="Again.", actor=members.supervisor)
 
 
 def test_coded_source_cannot_be_deleted(clients, members):

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from negotiations import views
+from negotiations.studies.views import home
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("negotiations.urls")),

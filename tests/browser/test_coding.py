@@ -16,8 +16,10 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from negotiations import services
+from negotiations.coding import services as coding_services
 from negotiations.models import Code, Coding, Negotiation, Party, Role, Source, Study
+from negotiations.sources import services as source_services
+from negotiations.studies import services as study_services
 from tests.browser.conftest import log_in, span_points
 from tests.factories import PASSWORD, NegotiationFactory, UserFactory
 
@@ -46,9 +48,9 @@ class World:
 
     def source(self, text: str, *, title: str = "Statement", coders: tuple = ()) -> Source:
         """A source made by the service (so its text is normalised), assigned to the coders."""
-        source = services.source_create(
+        source = source_services.source_create(
             study=self.study,
-            metadata=services.SourceMetadata(
+            metadata=source_services.SourceMetadata(
                 negotiation=self.negotiation,
                 title=title,
                 speaker="Spokesperson",
@@ -58,7 +60,7 @@ class World:
             created_by=self.owner,
         )
         for coder in (self.coder, *coders):
-            services.assignment_create(source=source, coder=coder, assigned_by=self.owner)
+            coding_services.assignment_create(source=source, coder=coder, assigned_by=self.owner)
         return source
 
     def code(self, name: str) -> Code:
@@ -72,7 +74,7 @@ class World:
             "stance": "for",
             "demonstrating_party": self.us,
         } | fields
-        return services.coding_create(
+        return coding_services.coding_create(
             source=source,
             coder=coder or self.coder,
             start=start,
@@ -85,19 +87,21 @@ class World:
 @pytest.fixture
 def world(transactional_db) -> World:
     owner = UserFactory(username="olivia")
-    study = services.study_create(name="Coding study", slug="coding", created_by=owner)
+    study = study_services.study_create(name="Coding study", slug="coding", created_by=owner)
     people = {}
     for name, role in [("sam", Role.SUPERVISOR), ("cora", Role.CODER), ("cody", Role.CODER)]:
         people[name] = UserFactory(username=name)
-        services.membership_add(study=study, identifier=name, role=role, actor_role=Role.OWNER)
+        study_services.membership_add(
+            study=study, identifier=name, role=role, actor_role=Role.OWNER
+        )
     return World(
         study=study,
         owner=owner,
         supervisor=people["sam"],
         coder=people["cora"],
         coder2=people["cody"],
-        us=services.party_create(study=study, code="US", name="United States"),
-        dprk=services.party_create(study=study, code="DPRK", name="North Korea"),
+        us=study_services.party_create(study=study, code="US", name="United States"),
+        dprk=study_services.party_create(study=study, code="DPRK", name="North Korea"),
         negotiation=NegotiationFactory(study=study, name="Agreed Framework"),
     )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from negotiations import services
 from negotiations.models import Membership, Role
+from negotiations.studies import services as study_services
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, NegotiationFactory, SourceFactory, UserFactory
 
@@ -16,10 +16,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def study():
     owner = UserFactory(username="olivia")
-    study = services.study_create(name="Browser study", slug="browser", created_by=owner)
+    study = study_services.study_create(name="Browser study", slug="browser", created_by=owner)
     for name, role in [("sam", Role.SUPERVISOR), ("cora", Role.CODER)]:
         UserFactory(username=name)
-        services.membership_add(study=study, identifier=name, role=role, actor_role=Role.OWNER)
+        study_services.membership_add(
+            study=study, identifier=name, role=role, actor_role=Role.OWNER
+        )
     negotiation = NegotiationFactory(study=study, name="Agreed Framework")
     SourceFactory(
         study=study,

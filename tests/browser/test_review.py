@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from negotiations import services
+from negotiations.coding import services as coding_services
+from negotiations.consensus import services as consensus_services
 from negotiations.models import (
     Assignment,
     Code,
@@ -15,6 +16,7 @@ from negotiations.models import (
     ConsensusUnit,
     Role,
 )
+from negotiations.studies import services as study_services
 from tests.browser.conftest import log_in, span_points
 from tests.factories import PASSWORD, NegotiationFactory, PartyFactory, SourceFactory, UserFactory
 
@@ -26,10 +28,12 @@ TEXT = "Kim said 🙂 the freeze held for a year. The envoy promised fuel. Talks
 @pytest.fixture
 def disputed():
     owner = UserFactory(username="olivia")
-    study = services.study_create(name="Review study", slug="review", created_by=owner)
+    study = study_services.study_create(name="Review study", slug="review", created_by=owner)
     for name, role in [("sam", Role.SUPERVISOR), ("cora", Role.CODER), ("cody", Role.CODER)]:
         UserFactory(username=name)
-        services.membership_add(study=study, identifier=name, role=role, actor_role=Role.OWNER)
+        study_services.membership_add(
+            study=study, identifier=name, role=role, actor_role=Role.OWNER
+        )
     us = PartyFactory(study=study, code="US")
     negotiation = NegotiationFactory(study=study)
     negotiation.parties.add(us)
@@ -37,10 +41,10 @@ def disputed():
     zopa = Code.objects.get(study=study, name="ZOPA")
     for username, stance in (("cora", "for"), ("cody", "against")):
         coder = study.members.get(username=username)
-        services.assignment_create(source=source, coder=coder, assigned_by=owner)
+        coding_services.assignment_create(source=source, coder=coder, assigned_by=owner)
         passage = "the freeze held for a year."
         start = TEXT.index(passage)
-        services.coding_create(
+        coding_services.coding_create(
             source=source,
             coder=coder,
             code=zopa,
@@ -51,8 +55,8 @@ def disputed():
             demonstrating_party=us,
         )
     for assignment in Assignment.objects.filter(source=source):
-        services.assignment_submit(assignment=assignment)
-    services.consensus_sync(study=study)
+        coding_services.assignment_submit(assignment=assignment)
+    consensus_services.consensus_sync(study=study)
     unit = ConsensusUnit.objects.get(unanimous=False)
     return {"study": study, "unit": unit, "zopa": zopa, "us": us, "source": source}
 

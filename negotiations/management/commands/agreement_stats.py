@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from negotiations.agreement import (
+from negotiations.reliability.agreement import (
     LEVELS,
     ReliabilityFileError,
     Result,

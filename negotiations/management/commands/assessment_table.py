@@ -2,7 +2,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from negotiations import exports, selectors, services
+from negotiations.assessments import selectors as assessment_selectors
+from negotiations.consensus import services as consensus_services
+from negotiations.exports import selectors as export_selectors
+from negotiations.exports.tabular import csv_lines
 from negotiations.models import Study
 
 
@@ -20,14 +23,16 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=options["study"]).first()
         if study is None:
             raise CommandError(f"No study with the slug {options['study']!r}.", returncode=2)
-        services.consensus_sync(study=study)
-        data = selectors.assessment(study=study)
+        consensus_services.consensus_sync(study=study)
+        data = assessment_selectors.assessment(study=study)
         if options["format"] == "json":
             rows = [
-                dict(zip(exports.ASSESSMENT_COLUMNS, row, strict=True))
-                for row in exports.assessment_rows(data)
+                dict(zip(export_selectors.ASSESSMENT_COLUMNS, row, strict=True))
+                for row in export_selectors.assessment_rows(data)
             ]
             self.stdout.write(json.dumps({"study": study.slug, "rows": rows}, indent=2))
             return
-        for line in exports.csv_lines(exports.ASSESSMENT_COLUMNS, exports.assessment_rows(data)):
+        for line in csv_lines(
+            export_selectors.ASSESSMENT_COLUMNS, export_selectors.assessment_rows(data)
+        ):
             self.stdout.write(line, ending="")

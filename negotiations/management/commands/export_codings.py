@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from negotiations import exports
+from negotiations.exports import selectors as export_selectors
+from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
     output_stream,
@@ -19,8 +20,9 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         study = study_or_error(str(options["study"]))
         codings = Coding.objects.filter(source__study=study)
-        lines = exports.csv_lines(
-            exports.CODING_COLUMNS, exports.coding_rows(codings=codings, study=study)
+        lines = csv_lines(
+            export_selectors.CODING_COLUMNS,
+            export_selectors.coding_rows(codings=codings, study=study),
         )
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)

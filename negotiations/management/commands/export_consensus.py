@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from negotiations import exports, services
+from negotiations.consensus import services as consensus_services
+from negotiations.exports import selectors as export_selectors
+from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
     output_stream,
@@ -17,8 +19,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         study = study_or_error(str(options["study"]))
-        services.consensus_sync(study=study)
-        lines = exports.csv_lines(exports.CONSENSUS_COLUMNS, exports.consensus_rows(study=study))
+        consensus_services.consensus_sync(study=study)
+        lines = csv_lines(
+            export_selectors.CONSENSUS_COLUMNS, export_selectors.consensus_rows(study=study)
+        )
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)
         if options["output"]:

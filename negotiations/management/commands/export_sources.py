@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from negotiations import exports
+from negotiations.exports import selectors as export_selectors
+from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
     output_stream,
@@ -17,7 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         study = study_or_error(str(options["study"]))
-        lines = exports.csv_lines(exports.SOURCE_COLUMNS, exports.source_rows(study=study))
+        lines = csv_lines(
+            export_selectors.SOURCE_COLUMNS, export_selectors.source_rows(study=study)
+        )
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)
         if options["output"]:

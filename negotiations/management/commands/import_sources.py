@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from negotiations.models import Study
-from negotiations.services import sources_import
+from negotiations.sources import services as source_services
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             content = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.", returncode=2) from None
-        report = sources_import(
+        report = source_services.sources_import(
             study=study,
             filename=path.name,
             content=content,

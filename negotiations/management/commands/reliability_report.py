@@ -2,9 +2,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from negotiations import exports, services
+from negotiations.exports import selectors as export_selectors
+from negotiations.exports.tabular import csv_lines
 from negotiations.models import Study
-from negotiations.selectors import ReliabilityFilters
+from negotiations.reliability import selectors as reliability_selectors
+from negotiations.reliability import services as reliability_services
 
 
 class Command(BaseCommand):
@@ -22,16 +24,18 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=options["study"]).first()
         if study is None:
             raise CommandError(f"No study with the slug {options['study']!r}.", returncode=2)
-        filters = ReliabilityFilters(unit=str(options["unit"]), level=str(options["level"]))
-        report = services.reliability_report(study=study, filters=filters)
+        filters = reliability_selectors.ReliabilityFilters(
+            unit=str(options["unit"]), level=str(options["level"])
+        )
+        report = reliability_services.reliability_report(study=study, filters=filters)
         if options["format"] == "csv":
-            for line in exports.csv_lines(
-                exports.RELIABILITY_COLUMNS, exports.reliability_rows(report)
+            for line in csv_lines(
+                export_selectors.RELIABILITY_COLUMNS, export_selectors.reliability_rows(report)
             ):
                 self.stdout.write(line, ending="")
             return
         table = [
-            dict(zip(exports.RELIABILITY_COLUMNS, row, strict=True))
-            for row in exports.reliability_rows(report)
+            dict(zip(export_selectors.RELIABILITY_COLUMNS, row, strict=True))
+            for row in export_selectors.reliability_rows(report)
         ]
         self.stdout.write(json.dumps({"study": study.slug, "rows": table}, indent=2))

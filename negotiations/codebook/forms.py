@@ -1,0 +1,45 @@
+"""codebook.forms (from forms)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from negotiations.form_helpers import StudyObjectsMixin
+from negotiations.models import (
+    Code,
+    Study,
+)
+
+
+class CodeForm(StudyObjectsMixin, forms.ModelForm):
+    class Meta:
+        model = Code
+        fields = [
+            "code_set",
+            "name",
+            "label",
+            "definition",
+            "when_to_use",
+            "when_not_to_use",
+            "example",
+            "colour",
+            "key",
+            "order",
+        ]
+        widgets = {
+            "colour": forms.TextInput(attrs={"type": "color"}),
+            "when_to_use": forms.Textarea(attrs={"rows": 2}),
+            "when_not_to_use": forms.Textarea(attrs={"rows": 2}),
+            "example": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.study = study
+        self.limit_to_study(study)
+
+    def validate_unique(self) -> None:
+        # The service reports clashes (name, key) with the whole codebook in view.
+        pass

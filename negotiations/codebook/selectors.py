@@ -1,0 +1,39 @@
+"""codebook.selectors (from selectors)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from negotiations.models import (
+    Code,
+    CodebookVersion,
+    CodeSet,
+    Study,
+)
+
+
+def code_set_list(*, study: Study) -> QuerySet[CodeSet]:
+    return CodeSet.objects.filter(study=study).prefetch_related(
+        Prefetch(
+            "codes",
+            queryset=Code.objects.annotate(n_codings=Count("codings")).order_by("order", "pk"),
+        )
+    )
+
+
+def active_code_list(*, study: Study) -> QuerySet[Code]:
+    """Codes a coder may use now: not archived, in an enabled code set."""
+    return (
+        Code.objects.filter(study=study, archived=False, code_set__enabled=True)
+        .select_related("code_set")
+        .order_by("code_set__order", "order", "pk")
+    )
+
+
+def codebook_version_list(*, study: Study) -> QuerySet[CodebookVersion]:
+    return (
+        CodebookVersion.objects.filter(study=study)
+        .select_related("created_by")
+        .defer("snapshot")
+        .order_by("-number")
+    )

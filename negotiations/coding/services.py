@@ -1,0 +1,357 @@
+"""coding.services (from services)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from negotiations.models import (
+    Assignment,
+    AssignmentStatus,
+    Code,
+    Coding,
+    Membership,
+    Party,
+    Role,
+    Segment,
+    Source,
+    Stance,
+    Strength,
+    Study,
+)
+from negotiations.studies import services as study_services
+
+
+@transaction.atomic
+def assignment_create(*, source: Source, coder: User, assigned_by: User | None) -> Assignment:
+    membership = Membership.objects.filter(study=source.study_id, user=coder).first()
+    if membership is None or membership.role != Role.CODER:
+        raise ValidationError(f"{coder.username} is not a coder in this study.")
+    assignment, _ = Assignment.objects.get_or_create(
+        source=source, coder=coder, defaults={"assigned_by": assigned_by}
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_submit(*, assignment: Assignment) -> Assignment:
+    """Mark a coder's work on a source as done; from now on it counts in agreement."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.status != AssignmentStatus.SUBMITTED:
+        assignment.status = AssignmentStatus.SUBMITTED
+        assignment.submitted_at = timezone.now()
+        assignment.save(update_fields=["status", "submitted_at"])
+        study_services.study_touch(assignment.source.study_id)
+    return assignment
+
+
+@transaction.atomic
+def assignment_reopen(*, assignment: Assignment) -> Assignment:
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        assignment.status = AssignmentStatus.IN_PROGRESS
+        assignment.submitted_at = None
+        assignment.save(update_fields=["status", "submitted_at"])
+        study_services.study_touch(assignment.source.study_id)
+    return assignment
+
+
+@dataclass(frozen=True)
+class AssignmentPlan:
+    """What a bulk assignment created: new assignments per coder and the double-coded sources."""
+
+    created: dict[str, int]
+    n_sources: int
+    n_double_coded: int
+
+
+def plan_assignments(
+    *,
+    source_ids: list[int],
+    coder_ids: list[int],
+    mode: str,
+    share: float = 0.2,
+    seed: int = 0,
+) -> list[tuple[int, int]]:
+    """(source, coder) pairs: every source to every coder (mode "all"), or each source to one
+    coder with `share` of them double-coded by a second (mode "share").
+
+    Loads are balanced (they differ by at most one assignment) and the plan depends only on the
+    ids and the seed, so the same request gives the same plan.
+    """
+    sources = sorted(source_ids)
+    coders = sorted(coder_ids)
+    if not sources or not coders:
+        return []
+    if mode == "all":
+        return [(s, c) for s in sources for c in coders]
+    if not 0 <= share <= 1:
+        raise ValidationError({"share": "The share of double-coded sources is between 0 and 1."})
+    rng = random.Random(seed)
+    order = sources[:]
+    rng.shuffle(order)
+    coder_order = coders[:]
+    rng.shuffle(coder_order)
+    doubles: set[int] = set()
+    if len(coders) > 1:
+        picks = order[:]
+        rng.shuffle(picks)
+        doubles = set(picks[: round(share * len(order))])
+    # Dealing slots round the coders keeps loads within one of each other, and a double-coded
+    # source's two adjacent slots always go to two different coders.
+    slots = [s for source in order for s in ([source, source] if source in doubles else [source])]
+    pairs = [(source, coder_order[i % len(coder_order)]) for i, source in enumerate(slots)]
+    return pairs
+
+
+@transaction.atomic
+def assignments_bulk_create(
+    *,
+    study: Study,
+    source_ids: Iterable[int],
+    coders: Iterable[User],
+    mode: str,
+    share: float,
+    seed: int,
+    assigned_by: User,
+) -> AssignmentPlan:
+    """Assign sources to coders in bulk; existing assignments are kept, never duplicated."""
+    coders = list(coders)
+    coder_ids = set(
+        Membership.objects.filter(
+            study=study, role=Role.CODER, user__in=[c.pk for c in coders]
+        ).values_list("user_id", flat=True)
+    )
+    if len(coder_ids) != len({c.pk for c in coders}):
+        raise ValidationError({"coders": "Every chosen person must be a coder in this study."})
+    source_ids = list(
+        Source.objects.filter(study=study, pk__in=list(source_ids)).values_list("pk", flat=True)
+    )
+    pairs = plan_assignments(
+        source_ids=source_ids, coder_ids=sorted(coder_ids), mode=mode, share=share, seed=seed
+    )
+    existing = set(
+        Assignment.objects.filter(source_id__in=source_ids).values_list("source_id", "coder_id")
+    )
+    new = [pair for pair in pairs if pair not in existing]
+    Assignment.objects.bulk_create(
+        [Assignment(source_id=s, coder_id=c, assigned_by=assigned_by) for s, c in new],
+        batch_size=1000,
+    )
+    names = dict(get_user_model().objects.filter(pk__in=coder_ids).values_list("pk", "username"))
+    created: dict[str, int] = dict.fromkeys(sorted(names.values()), 0)
+    for _, coder in new:
+        created[names[coder]] += 1
+    per_source: dict[int, int] = {}
+    for source, _ in pairs:
+        per_source[source] = per_source.get(source, 0) + 1
+    return AssignmentPlan(
+        created=created,
+        n_sources=len(source_ids),
+        n_double_coded=sum(1 for n in per_source.values() if n > 1),
+    )
+
+
+def _open_assignment(*, source: Source, coder: User) -> Assignment:
+    """The coder's assignment on the source, locked; refuses unassigned or submitted work."""
+    assignment = Assignment.objects.select_for_update().filter(source=source, coder=coder).first()
+    if assignment is None:
+        raise PermissionDenied("This source is not assigned to you.")
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        raise ValidationError(
+            "You have submitted this source; a supervisor can reopen it if it needs changes."
+        )
+    return assignment
+
+
+def check_coding_fields(
+    *, source: Source, code: Code, stance: str, demonstrating_party: Party, strength: str
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if code.study_id != source.study_id:
+        errors["code"] = "This code belongs to another study."
+    elif code.archived or not code.code_set.enabled:
+        errors["code"] = "This code is not in use."
+    if demonstrating_party.study_id != source.study_id:
+        errors["demonstrating_party"] = "This party belongs to another study."
+    if stance not in Stance.values:
+        errors["stance"] = f"Stance must be one of {', '.join(Stance.values)}."
+    if strength and strength not in Strength.values:
+        errors["strength"] = f"Strength must be one of {', '.join(Strength.values)} or empty."
+    return errors
+
+
+@transaction.atomic
+def coding_create(
+    *,
+    source: Source,
+    coder: User,
+    code: Code,
+    start: int,
+    end: int,
+    quote: str,
+    stance: str,
+    demonstrating_party: Party,
+    strength: str = "",
+    memo: str = "",
+) -> Coding:
+    """Save a tagged passage after checking its span against the source text.
+
+    The quote sent by the page must equal `text[start:end]`: a page showing stale text or a
+    browser that counted offsets differently gets a clear error rather than a wrong span. Only the
+    coder's own, unsubmitted assignment can take codings.
+    """
+    assignment = _open_assignment(source=source, coder=coder)
+    errors = check_coding_fields(
+        source=source,
+        code=code,
+        stance=stance,
+        demonstrating_party=demonstrating_party,
+        strength=strength,
+    )
+    if not (0 <= start < end <= len(source.text)):
+        errors["start"] = (
+            f"The passage [{start}:{end}] is empty or outside the text "
+            f"(0 to {len(source.text)} characters)."
+        )
+    elif source.text[start:end] != quote:
+        errors["quote"] = (
+            "The selected text does not match the source at these positions; "
+            "reload the page and select the passage again."
+        )
+    if errors:
+        raise ValidationError(errors)
+    coding = Coding(
+        source=source,
+        coder=coder,
+        code=code,
+        start=start,
+        end=end,
+        quote=quote,
+        stance=stance,
+        demonstrating_party=demonstrating_party,
+        strength=strength,
+        memo=memo,
+    )
+    # Related objects and the span were checked above; skipping the uniqueness and constraint
+    # checks saves their queries (the database enforces both).
+    coding.full_clean(
+        exclude=["source", "coder", "code", "demonstrating_party"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    coding.save()
+    if assignment.status == AssignmentStatus.ASSIGNED:
+        assignment.status = AssignmentStatus.IN_PROGRESS
+        assignment.save(update_fields=["status"])
+    return coding
+
+
+@transaction.atomic
+def coding_update(
+    *,
+    coding: Coding,
+    coder: User,
+    code: Code,
+    stance: str,
+    demonstrating_party: Party,
+    strength: str = "",
+    memo: str = "",
+) -> Coding:
+    """Change a coding's code, stance, party, strength or memo; its span stays."""
+    if coding.coder_id != coder.pk:
+        raise PermissionDenied("You can only change your own codings.")
+    _open_assignment(source=coding.source, coder=coder)
+    errors = check_coding_fields(
+        source=coding.source,
+        code=code,
+        stance=stance,
+        demonstrating_party=demonstrating_party,
+        strength=strength,
+    )
+    if errors:
+        raise ValidationError(errors)
+    coding.code = code
+    coding.stance = stance
+    coding.demonstrating_party = demonstrating_party
+    coding.strength = strength
+    coding.memo = memo
+    # Related objects and the span were checked above; skipping the uniqueness and constraint
+    # checks saves their queries (the database enforces both).
+    coding.full_clean(
+        exclude=["source", "coder", "code", "demonstrating_party"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    coding.save()
+    return coding
+
+
+@transaction.atomic
+def coding_delete(*, coding: Coding, coder: User) -> dict[str, Any]:
+    """Delete one of the coder's codings; returns its fields so that the page can undo it."""
+    if coding.coder_id != coder.pk:
+        raise PermissionDenied("You can only delete your own codings.")
+    _open_assignment(source=coding.source, coder=coder)
+    restorable = {
+        "code": coding.code_id,
+        "start": coding.start,
+        "end": coding.end,
+        "stance": coding.stance,
+        "demonstrating_party": coding.demonstrating_party_id,
+        "strength": coding.strength,
+        "memo": coding.memo,
+    }
+    coding.delete()
+    return restorable
+
+
+@transaction.atomic
+def codings_create_for_segments(
+    *,
+    source: Source,
+    coder: User,
+    segment_indexes: Iterable[int],
+    code: Code,
+    stance: str,
+    demonstrating_party: Party,
+    strength: str = "",
+    memo: str = "",
+) -> list[Coding]:
+    """Code whole sentences (the page without JavaScript): one coding per run of adjacent ones."""
+    wanted = sorted(set(segment_indexes))
+    segments = {s.index: s for s in Segment.objects.filter(source=source, index__in=wanted)}
+    if not wanted or len(segments) != len(wanted):
+        raise ValidationError({"segments": "Choose one or more sentences of this source."})
+    groups: list[list[Segment]] = []
+    for index in wanted:
+        if groups and groups[-1][-1].index == index - 1:
+            groups[-1].append(segments[index])
+        else:
+            groups.append([segments[index]])
+    codings = []
+    for group in groups:
+        start, end = group[0].start, group[-1].end
+        codings.append(
+            coding_create(
+                source=source,
+                coder=coder,
+                code=code,
+                start=start,
+                end=end,
+                quote=source.text[start:end],
+                stance=stance,
+                demonstrating_party=demonstrating_party,
+                strength=strength,
+                memo=memo,
+            )
+        )
+    return codings

@@ -1,0 +1,265 @@
+"""consensus.selectors (from selectors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from negotiations.models import (
+    Assignment,
+    AssignmentStatus,
+    Coding,
+    ConsensusCoding,
+    ConsensusStatus,
+    ConsensusUnit,
+    Study,
+)
+from negotiations.reliability import selectors as reliability_selectors
+from negotiations.reliability.agreement import MISSING, ReliabilityData, cohen_kappa
+from negotiations.reliability.report import VALUE_LABELS, build_unit_table
+
+
+@dataclass(frozen=True)
+class ConsensusFilters:
+    negotiation: int | None = None
+    phase: int | None = None
+    code: int | None = None
+    party: int | None = None
+    coder: int | None = None
+    status: str = ""
+    order: str = "impact"
+
+
+CONSENSUS_ORDERS = {
+    "impact": ("impact", "source__date", "source_id", "segment__index", "code__order", "party_id"),
+    "source": ("source__date", "source_id", "segment__index", "code__order", "party_id"),
+}
+
+
+def consensus_queue(*, study: Study, filters: ConsensusFilters) -> QuerySet[ConsensusUnit]:
+    """Units of the consensus layer for the review queue, most decisive first by default.
+
+    Without a status filter the queue holds the disagreements (open, settled and flagged);
+    `status="unanimous"` lists the units all coders agreed on.
+    """
+    units = ConsensusUnit.objects.filter(study=study)
+    if filters.status == "unanimous":
+        units = units.filter(unanimous=True)
+    else:
+        units = units.filter(unanimous=False)
+        if filters.status:
+            units = units.filter(status=filters.status)
+    if filters.negotiation:
+        units = units.filter(source__negotiation_id=filters.negotiation)
+    if filters.phase:
+        units = units.filter(source__phase_id=filters.phase)
+    if filters.code:
+        units = units.filter(code_id=filters.code)
+    if filters.party:
+        units = units.filter(party_id=filters.party)
+    if filters.coder:
+        units = units.filter(readings__has_key=str(filters.coder))
+    order = CONSENSUS_ORDERS.get(filters.order, CONSENSUS_ORDERS["impact"])
+    return units.select_related(
+        "source__negotiation", "segment", "code", "party", "decided_by", "chosen_coder"
+    ).order_by(*order, "pk")
+
+
+def consensus_progress(*, study: Study) -> dict[str, int]:
+    """Disagreement units by status, in one grouped query."""
+    counts = dict(
+        ConsensusUnit.objects.filter(study=study, unanimous=False)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    total = sum(counts.values())
+    return {
+        "total": total,
+        "settled": counts.get(ConsensusStatus.SETTLED, 0),
+        "open": counts.get(ConsensusStatus.OPEN, 0),
+        "flagged": counts.get(ConsensusStatus.FLAGGED, 0),
+        "unanimous": ConsensusUnit.objects.filter(study=study, unanimous=True).count(),
+    }
+
+
+@dataclass
+class ConsensusUnitPage:
+    unit: ConsensusUnit
+    lanes: list[dict[str, Any]]
+    consensus_codings: list[Any]
+    events: list[Any]
+    previous_id: int | None
+    next_id: int | None
+    position: int
+    total: int
+
+
+def consensus_unit_page(
+    *, study: Study, unit_id: int, filters: ConsensusFilters
+) -> ConsensusUnitPage:
+    """A unit with each coder's codings on its sentence, its history and its neighbours."""
+    unit = (
+        ConsensusUnit.objects.select_related(
+            "source__negotiation",
+            "source__speaker_party",
+            "segment",
+            "code__code_set",
+            "party",
+            "decided_by",
+            "chosen_coder",
+        )
+        .filter(study=study)
+        .get(pk=unit_id)
+    )
+    segment = unit.segment
+    codings = (
+        Coding.objects.filter(source=unit.source, start__lt=segment.end, end__gt=segment.start)
+        .select_related("code", "demonstrating_party")
+        .order_by("start", "end")
+    )
+    by_coder: dict[int, list[Coding]] = {}
+    for coding in codings:
+        by_coder.setdefault(coding.coder_id, []).append(coding)
+    lanes = []
+    assignments = Assignment.objects.filter(source=unit.source).select_related("coder")
+    for assignment in assignments.order_by("coder__username"):
+        lane_codings = by_coder.get(assignment.coder_id, [])
+        lanes.append(
+            {
+                "coder": assignment.coder,
+                "status": assignment.get_status_display(),
+                "reading": unit.readings.get(str(assignment.coder_id)),
+                "codings": lane_codings,
+                "on_unit": [
+                    c
+                    for c in lane_codings
+                    if c.code_id == unit.code_id and c.demonstrating_party_id == unit.party_id
+                ],
+            }
+        )
+    ids = list(consensus_queue(study=study, filters=filters).values_list("pk", flat=True))
+    position = ids.index(unit.pk) if unit.pk in ids else -1
+    return ConsensusUnitPage(
+        unit=unit,
+        lanes=[lane for lane in lanes if lane["reading"] is not None or lane["codings"]],
+        consensus_codings=list(
+            unit.consensus_codings.select_related("code", "demonstrating_party")
+        ),
+        events=list(unit.events.select_related("actor")[:50]),
+        previous_id=ids[position - 1] if position > 0 else None,
+        next_id=ids[position + 1] if 0 <= position < len(ids) - 1 else None,
+        position=position + 1,
+        total=len(ids),
+    )
+
+
+def consensus_event_list(*, study: Study) -> QuerySet[Any]:
+    from negotiations.models import ConsensusEvent
+
+    return (
+        ConsensusEvent.objects.filter(unit__study=study)
+        .select_related("actor", "unit__source", "unit__code", "unit__party", "unit__segment")
+        .order_by("-at", "-pk")
+    )
+
+
+def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> dict[str, Any]:
+    """Each coder's Cohen's kappa and percent agreement with the consensus, per element and by
+    month of submission.
+
+    The consensus value of a unit is the settled decision where there is one; where all submitted
+    coders agree (also on "none") it is their shared value; open disagreements are left out.
+    """
+    import numpy as np
+
+    inputs = reliability_selectors.reliability_inputs(
+        study=study, filters=reliability_selectors.ReliabilityFilters()
+    )
+    table = build_unit_table(
+        inputs.sources,
+        inputs.codings,
+        code_ids=[pk for pk, _ in inputs.codes],
+        coder_ids=inputs.coder_ids,
+        level="segment",
+    )
+    decided: dict[tuple[int, int, int, int], set[str]] = {}
+    open_keys: set[tuple[int, int, int, int]] = set()
+    units = ConsensusUnit.objects.filter(study=study).select_related("segment")
+    for unit in units:
+        key = (unit.source_id, unit.segment.index, unit.code_id, unit.party_id)
+        if unit.status == ConsensusStatus.SETTLED:
+            decided[key] = set()
+        else:
+            open_keys.add(key)
+    for c in ConsensusCoding.objects.filter(unit__study=study).values_list(
+        "unit__source_id", "unit__segment__index", "unit__code_id", "unit__party_id", "stance"
+    ):
+        if c[:4] in decided:
+            decided[c[:4]].add(c[4])
+    consensus = np.full(len(table), MISSING, dtype=np.int64)
+    for u in range(len(table)):
+        key = (int(table.source[u]), int(table.segment[u]), int(table.code[u]), int(table.party[u]))
+        if key in decided:
+            stances = decided[key]
+            consensus[u] = (
+                2
+                if stances == {"for", "against"}
+                else 0
+                if stances == {"for"}
+                else 1
+                if stances == {"against"}
+                else 3
+            )
+        elif key not in open_keys:
+            row = table.values[u][table.values[u] != MISSING]
+            if len(row) >= 2 and (row == row[0]).all():
+                consensus[u] = row[0]
+    submitted_month = {
+        (source_id, coder_id): at.strftime("%Y-%m")
+        for source_id, coder_id, at in Assignment.objects.filter(
+            source__study=study, status=AssignmentStatus.SUBMITTED, submitted_at__isnull=False
+        ).values_list("source_id", "coder_id", "submitted_at")
+    }
+    code_names = dict(inputs.codes)
+    rows, drift, months = [], [], set()
+    for k, coder_id in enumerate(table.coders):
+        if only_coder is not None and coder_id != only_coder:
+            continue
+        mask = (table.values[:, k] != MISSING) & (consensus != MISSING)
+
+        def stats(selection: np.ndarray, k: int = k) -> dict[str, Any]:
+            pairs = np.stack([table.values[selection, k], consensus[selection]], axis=1)
+            data = ReliabilityData(
+                values=pairs,
+                categories=VALUE_LABELS,
+                coders=("coder", "consensus"),
+                units=tuple(f"u{i}" for i in range(len(pairs))),
+            )
+            kappa = cohen_kappa(data)
+            n = len(pairs)
+            agree = int((pairs[:, 0] == pairs[:, 1]).sum()) if n else 0
+            return {
+                "kappa": kappa.value,
+                "undefined": kappa.undefined_reason,
+                "percent": agree / n if n else None,
+                "n_units": n,
+            }
+
+        per_element = [
+            {"element": code_names[code_id], **stats(mask & (table.code == code_id))}
+            for code_id, _ in inputs.codes
+        ]
+        coder_months = np.array(
+            [submitted_month.get((int(s), coder_id), "") for s in table.source], dtype=object
+        )
+        points = []
+        for month in sorted({m for m in coder_months[mask] if m}):
+            months.add(month)
+            points.append((month, stats(mask & (coder_months == month))["kappa"]))
+        name = inputs.coder_names[coder_id]
+        rows.append({"coder": name, "overall": stats(mask), "elements": per_element})
+        drift.append({"coder": name, "points": points})
+    return {"rows": rows, "drift": drift, "months": sorted(months)}

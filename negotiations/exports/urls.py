@@ -1,0 +1,13 @@
+"""URLs of the exports pages; names stay in the one ``negotiations`` namespace."""
+
+from django.urls import path
+
+from negotiations.exports import views
+
+study = "studies/<slug:slug>/"
+
+urlpatterns = [
+    path(study + "exports/", views.exports_page, name="exports"),
+    path(study + "exports/sources.csv", views.export_sources, name="export_sources"),
+    path(study + "exports/codings.csv", views.export_codings, name="export_codings"),
+]

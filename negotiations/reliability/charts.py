@@ -1,0 +1,79 @@
+"""reliability.charts (from views)."""
+
+from __future__ import annotations
+
+
+def heat_class(value: float | None) -> str:
+    if value is None:
+        return "heat-none"
+    return f"heat-{max(0, min(10, round(value * 10)))}"
+
+
+def heat_matrix(report: dict) -> dict:
+    pairwise = report["pairwise"]
+    names = pairwise["coders"]
+    rows = []
+    for a in names:
+        cells = []
+        for b in names:
+            if a == b:
+                cells.append({"text": "—", "css": "heat-self", "title": a})
+                continue
+            entry = pairwise["cells"].get(f"{a}|{b}", {})
+            value = entry.get("kappa")
+            cells.append(
+                {
+                    "text": f"{value:.2f}" if value is not None else "n/a",
+                    "css": heat_class(value),
+                    "title": (
+                        f"{a} and {b}: kappa {value:.3f} on {entry.get('n_units', 0)} units"
+                        if value is not None
+                        else f"{a} and {b}: {entry.get('undefined') or 'undefined'}"
+                    ),
+                }
+            )
+        rows.append({"coder": a, "cells": cells})
+    return {"names": names, "rows": rows}
+
+
+def alpha_chart(report: dict) -> dict:
+    """Geometry of an SVG dot plot of alpha with its interval per element (no JavaScript)."""
+    rows = [*report["rows"], report["overall"]]
+    width, left, right, row_h, top = 640, 170, 20, 26, 30
+    span = width - left - right
+
+    def x(value: float) -> float:
+        # The axis runs from -0.2 to 1, where almost all alphas of real codings fall.
+        return left + (min(max(value, -0.2), 1.0) + 0.2) / 1.2 * span
+
+    items = []
+    for i, row in enumerate(rows):
+        y = top + i * row_h + row_h / 2
+        item = {"label": row["element"], "y": y, "text_y": y + 4, "verdict": row["verdict"]}
+        if row["alpha"] is not None:
+            cx = round(x(row["alpha"]), 1)
+            item["x"] = cx
+            item["value"] = f"{row['alpha']:.3f}"
+            item["square"] = (cx - 5, y - 5)
+            item["triangle"] = f"M {cx} {y - 6} l 6 11 h -12 z"
+            if row["alpha_ci95"]:
+                item["x1"] = round(x(row["alpha_ci95"][0]), 1)
+                item["x2"] = round(x(row["alpha_ci95"][1]), 1)
+        items.append(item)
+    height = top + len(rows) * row_h + 30
+    ticks = [{"x": round(x(t), 1), "label": f"{t:.1f}"} for t in (-0.2, 0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    axis_y = height - 22
+    return {
+        "tick_top": axis_y + 4,
+        "tick_text": axis_y + 16,
+        "axis_x1": ticks[0]["x"],
+        "axis_x2": ticks[-1]["x"],
+        "width": width,
+        "height": height,
+        "items": items,
+        "ticks": ticks,
+        "axis_y": axis_y,
+        "top": top - 10,
+        "tentative_x": round(x(0.667), 1),
+        "reliable_x": round(x(0.8), 1),
+    }

@@ -1,0 +1,107 @@
+"""reliability.services (from services)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from negotiations.exports.tabular import csv_lines
+from negotiations.models import (
+    CodebookVersion,
+    ReportCache,
+    Study,
+)
+from negotiations.reliability import report as reliability
+from negotiations.reliability import selectors
+
+
+def reliability_report(
+    *,
+    study: Study,
+    filters: Any,
+    pair: tuple[int, int] | None = None,
+    use_cache: bool = True,
+    compute: bool = True,
+) -> dict[str, Any] | None:
+    """The reliability report for the filters, from the cache while the study's data holds.
+
+    With `compute=False` it only looks in the cache and returns None when nothing fresh is there.
+
+    The cache is keyed by the filters and the codebook version, and is valid only for the
+    study's current `data_version`, which every submission or reopening bumps.
+    """
+    import time
+
+    version, key = _reliability_cache_key(study, filters, pair)
+    if use_cache:
+        cached = ReportCache.objects.filter(study=study, key=key, data_version=version).first()
+        if cached is not None:
+            return {**cached.payload, "cached": True, "seconds": cached.seconds}
+    if not compute:
+        return None
+    inputs = selectors.reliability_inputs(study=study, filters=filters)
+    started = time.perf_counter()
+    table = reliability.build_unit_table(
+        inputs.sources,
+        inputs.codings,
+        code_ids=[pk for pk, _ in inputs.codes],
+        coder_ids=inputs.coder_ids,
+        level=filters.unit,
+    )
+    report = reliability.build_report(
+        reliability.ReportInput(
+            table=table,
+            codes=inputs.codes,
+            parties=inputs.parties,
+            coder_names=inputs.coder_names,
+            options=reliability.ReportOptions(level=filters.level, pair=pair),
+        )
+    )
+    payload = reliability.strip_private(report)
+    payload["coder_names"] = {str(k): v for k, v in inputs.coder_names.items()}
+    payload["parties"] = {str(k): v for k, v in inputs.parties.items()}
+    payload["codes"] = {str(k): v for k, v in inputs.codes}
+    payload["unit"] = filters.unit
+    seconds = time.perf_counter() - started
+    ReportCache.objects.update_or_create(
+        study=study,
+        key=key,
+        defaults={"data_version": version, "payload": payload, "seconds": seconds},
+    )
+    return {**payload, "cached": False, "seconds": seconds}
+
+
+def _reliability_key(filters: Any, codebook_version: int, pair: tuple[int, int] | None) -> str:
+    return hashlib.sha256(
+        f"reliability:{filters.key()}:cb{codebook_version}:pair{pair}".encode()
+    ).hexdigest()
+
+
+def _reliability_cache_key(
+    study: Study, filters: Any, pair: tuple[int, int] | None
+) -> tuple[int, str]:
+    version = Study.objects.filter(pk=study.pk).values_list("data_version", flat=True).get()
+    codebook_version = (
+        CodebookVersion.objects.filter(study=study)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+        or 0
+    )
+    return version, _reliability_key(filters, codebook_version, pair)
+
+
+def reliability_matrix_lines(*, study: Study, filters: Any) -> Any:
+    """CSV lines of the unit x coder matrix, for checking our figures in R or Python."""
+
+    inputs = selectors.reliability_inputs(study=study, filters=filters)
+    table = reliability.build_unit_table(
+        inputs.sources,
+        inputs.codings,
+        code_ids=[pk for pk, _ in inputs.codes],
+        coder_ids=inputs.coder_ids,
+        level=filters.unit,
+    )
+    rows = reliability.matrix_csv_rows(table, inputs.coder_names, filters.level)
+    header = next(rows)
+    return csv_lines(header, rows)

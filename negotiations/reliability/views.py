@@ -1,0 +1,126 @@
+"""reliability.views (from views)."""
+
+from __future__ import annotations
+
+from django.http import (
+    Http404,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
+from negotiations.exports import selectors as export_selectors
+from negotiations.exports.tabular import csv_lines
+from negotiations.http import HtmxHttpRequest, csv_response
+from negotiations.models import (
+    Coding,
+    Source,
+)
+from negotiations.reliability import selectors, services
+from negotiations.reliability.charts import alpha_chart, heat_matrix
+from negotiations.reliability.forms import ReliabilityFilterForm
+
+
+def _pair(request: HtmxHttpRequest) -> tuple[int, int] | None:
+    try:
+        first, second = int(request.GET["pair_a"]), int(request.GET["pair_b"])
+    except (KeyError, ValueError):
+        return None
+    return (first, second) if first != second else None
+
+
+@require_GET
+def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The reliability report: statistics per element, coder pairs, and the least-agreed units."""
+    study, membership = study_for_member(request, slug, READERS_AND_MANAGERS)
+    form = ReliabilityFilterForm(request.GET or None, study=study)
+    filters = form.filters()
+    pair = _pair(request)
+    computing = request.htmx or request.GET.get("compute") == "1"
+    report = services.reliability_report(
+        study=study, filters=filters, pair=pair, compute=bool(computing)
+    )
+    if report is not None and request.GET.get("format") == "csv":
+        return csv_response(
+            f"{study.slug}-reliability.csv",
+            csv_lines(
+                export_selectors.RELIABILITY_COLUMNS, export_selectors.reliability_rows(report)
+            ),
+        )
+    query = request.GET.copy()
+    for key in ("compute", "format"):
+        query.pop(key, None)
+    context = {
+        "study": study,
+        "membership": membership,
+        "form": form,
+        "report": report,
+        "query": query.urlencode(),
+        "lowest": selectors.lowest_agreement_rows(study, report, membership.can_manage)
+        if report
+        else [],
+        "heat": heat_matrix(report) if report else None,
+        "chart": alpha_chart(report) if report else None,
+        "pair_names": [
+            report["coder_names"].get(str(c), str(c)) for c in (report.get("pair") or [])
+        ]
+        if report
+        else [],
+    }
+    template = "negotiations/reliability/reliability.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+def reliability_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    """The unit x coder matrix as CSV, in the format `manage.py agreement_stats` reads."""
+    study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
+    filters = ReliabilityFilterForm(request.GET or None, study=study).filters()
+    lines = services.reliability_matrix_lines(study=study, filters=filters)
+    return csv_response(f"{study.slug}-units-{filters.unit}-{filters.level}.csv", lines)
+
+
+@require_GET
+def source_compare(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    """A sentence of a source with each coder's codings on it side by side (supervisors)."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    try:
+        index = int(request.GET.get("segment", "0"))
+    except ValueError:
+        index = 0
+    segments = list(source.segments.order_by("index"))
+    if not segments:
+        raise Http404("This source has no sentences.")
+    index = min(max(index, 0), len(segments) - 1)
+    segment = segments[index]
+    context_start = segments[max(index - 1, 0)].start
+    context_end = segments[min(index + 1, len(segments) - 1)].end
+    codings = (
+        Coding.objects.filter(source=source, start__lt=segment.end, end__gt=segment.start)
+        .select_related("code", "demonstrating_party", "coder")
+        .order_by("coder__username", "start")
+    )
+    by_coder: dict[int, list] = {}
+    for coding in codings:
+        by_coder.setdefault(coding.coder_id, []).append(coding)
+    lanes = [
+        {"assignment": a, "codings": by_coder.get(a.coder_id, [])}
+        for a in source.assignments.select_related("coder").order_by("coder__username")
+    ]
+    context = {
+        "study": study,
+        "membership": membership,
+        "source": source,
+        "index": index,
+        "n_segments": len(segments),
+        "before": source.text[context_start : segment.start],
+        "sentence": source.text[segment.start : segment.end],
+        "after": source.text[segment.end : context_end],
+        "lanes": lanes,
+    }
+    return render(request, "negotiations/reliability/source_compare.html", context)

@@ -1,0 +1,94 @@
+"""sources.forms (from forms)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from negotiations.form_helpers import DateInput, StudyObjectsMixin
+from negotiations.models import (
+    Source,
+    Study,
+)
+from negotiations.sources import services
+
+
+class SourceMetadataForm(StudyObjectsMixin, forms.ModelForm):
+    class Meta:
+        model = Source
+        fields = [
+            "negotiation",
+            "phase",
+            "title",
+            "speaker",
+            "speaker_party",
+            "date",
+            "source_type",
+            "citation",
+            "url",
+            "language",
+        ]
+        widgets = {"date": DateInput(), "citation": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.study = study
+        self.limit_to_study(study)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        phase, negotiation = data.get("phase"), data.get("negotiation")
+        if phase and negotiation and phase.negotiation_id != negotiation.pk:
+            self.add_error("phase", "This phase belongs to another negotiation.")
+        return data
+
+
+class SourceCreateForm(SourceMetadataForm):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}),
+        required=False,
+        help_text="Paste the statement, or upload a file below.",
+    )
+    file = forms.FileField(
+        required=False,
+        help_text="A .txt, .md, .html, .docx or .pdf file; its encoding is detected.",
+    )
+
+    class Meta(SourceMetadataForm.Meta):
+        fields = [*SourceMetadataForm.Meta.fields]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("text", "").strip() and not data.get("file"):
+            raise ValidationError("Paste the text or choose a file.")
+        if data.get("text", "").strip() and data.get("file"):
+            raise ValidationError("Paste the text or choose a file, not both.")
+        upload = data.get("file")
+        if upload is not None and upload.size > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
+            limit = services.size_limit_text(settings.TRUSTCODER_MAX_UPLOAD_BYTES)
+            self.add_error("file", f"The file is larger than the {limit} limit.")
+        return data
+
+
+class SourceTextForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 16}))
+
+
+class SourceImportForm(forms.Form):
+    file = forms.FileField(help_text="A .csv (UTF-8, or another common encoding) or .xlsx file.")
+    create_missing = forms.BooleanField(
+        required=False,
+        label="Create negotiations, phases and parties that the file names but the study lacks",
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.TRUSTCODER_MAX_UPLOAD_BYTES:
+            limit = services.size_limit_text(settings.TRUSTCODER_MAX_UPLOAD_BYTES)
+            raise ValidationError(f"The file is larger than the {limit} limit.")
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise ValidationError("Upload a .csv or .xlsx file.")
+        return upload

@@ -1,0 +1,89 @@
+"""sources.selectors (from selectors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+
+from negotiations.models import (
+    Source,
+    SourceImport,
+    Study,
+)
+
+
+@dataclass(frozen=True)
+class SourceFilters:
+    negotiation: int | None = None
+    phase: int | None = None
+    party: int | None = None
+    source_type: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "date"
+
+
+SOURCE_SORTS = {
+    "date": ("date", "pk"),
+    "-date": ("-date", "-pk"),
+    "title": ("title", "pk"),
+    "speaker": ("speaker", "pk"),
+    "negotiation": ("negotiation__order", "negotiation__name", "date", "pk"),
+    "-created": ("-created_at", "-pk"),
+}
+
+
+EXCERPT_CHARS = 220
+
+
+def source_list(*, study: Study, filters: SourceFilters) -> QuerySet[Source]:
+    """Sources matching the filters, without their full text (an excerpt is annotated)."""
+    sources = Source.objects.filter(study=study)
+    if filters.negotiation:
+        sources = sources.filter(negotiation_id=filters.negotiation)
+    if filters.phase:
+        sources = sources.filter(phase_id=filters.phase)
+    if filters.party:
+        sources = sources.filter(speaker_party_id=filters.party)
+    if filters.source_type:
+        sources = sources.filter(source_type=filters.source_type)
+    if filters.date_from:
+        sources = sources.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        sources = sources.filter(date__lte=filters.date_to)
+    # Every word must occur in the title, speaker or text (case-insensitive), the same on
+    # SQLite and PostgreSQL so that results never depend on the database.
+    for term in filters.q.split()[:10]:
+        sources = sources.filter(
+            Q(title__icontains=term) | Q(speaker__icontains=term) | Q(text__icontains=term)
+        )
+    return (
+        sources.select_related("negotiation", "phase", "speaker_party")
+        .defer("text", "citation")
+        .annotate(excerpt=Substr("text", 1, EXCERPT_CHARS))
+        .order_by(*SOURCE_SORTS.get(filters.sort, SOURCE_SORTS["date"]))
+    )
+
+
+def source_detail(*, study: Study, source_id: int) -> Source:
+    """A source of the study with its metadata and segments; DoesNotExist for any other id."""
+    return (
+        Source.objects.select_related(
+            "negotiation", "phase", "speaker_party", "created_by", "supersedes"
+        )
+        .prefetch_related("segments")
+        .annotate(n_codings=Count("codings", distinct=True))
+        .get(study=study, pk=source_id)
+    )
+
+
+def source_newer_version(*, source: Source) -> Source | None:
+    return Source.objects.filter(supersedes=source).only("pk", "title", "version").first()
+
+
+def source_import_get(*, study: Study, import_id: int) -> SourceImport:
+    return SourceImport.objects.get(study=study, pk=import_id)

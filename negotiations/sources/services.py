@@ -1,0 +1,461 @@
+"""sources.services (from services)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from negotiations.models import (
+    ImportStatus,
+    Negotiation,
+    Party,
+    Phase,
+    Segment,
+    Source,
+    SourceImport,
+    Study,
+)
+from negotiations.sources.extract import ExtractionError, decode_text
+from negotiations.sources.resources import SourceResource
+from negotiations.sources.text import normalise_text, split_sentences
+
+
+@dataclass(frozen=True)
+class SourceMetadata:
+    """The descriptive fields of a source, as entered on a form or read from an import row."""
+
+    negotiation: Negotiation
+    title: str
+    phase: Phase | None = None
+    speaker: str = ""
+    speaker_party: Party | None = None
+    date: date | None = None
+    source_type: str = "official_statement"
+    citation: str = ""
+    url: str = ""
+    language: str = "en"
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def prepare_source_text(raw: str) -> str:
+    """Normalise text as DOMAIN.md section 3 says and check the study's limits."""
+    text = normalise_text(raw)
+    if not text:
+        raise ValidationError({"text": "The text is empty."})
+    limit = settings.TRUSTCODER_MAX_TEXT_CHARS
+    if len(text) > limit:
+        raise ValidationError(
+            {"text": f"The text has {len(text):,} characters; the limit is {limit:,}."}
+        )
+    return text
+
+
+def segments_for(source: Source) -> list[Segment]:
+    return [
+        Segment(source=source, index=i, start=start, end=end)
+        for i, (start, end) in enumerate(split_sentences(source.text))
+    ]
+
+
+def _apply_metadata(source: Source, metadata: SourceMetadata) -> None:
+    for field in (
+        "negotiation",
+        "title",
+        "phase",
+        "speaker",
+        "speaker_party",
+        "date",
+        "source_type",
+        "citation",
+        "url",
+        "language",
+    ):
+        setattr(source, field, getattr(metadata, field))
+
+
+@transaction.atomic
+def source_create(
+    *,
+    study: Study,
+    metadata: SourceMetadata,
+    text: str,
+    created_by: User | None,
+    original_filename: str = "",
+    allow_duplicate: bool = False,
+) -> Source:
+    """Create a source from raw text: normalise it, check it, split it into sentence segments."""
+    text = prepare_source_text(text)
+    digest = text_digest(text)
+    if not allow_duplicate:
+        existing = Source.objects.filter(study=study, text_sha256=digest).first()
+        if existing is not None:
+            raise ValidationError(
+                {
+                    "text": (
+                        f"This text is already in the study as source #{existing.pk} "
+                        f"({existing.title})."
+                    )
+                }
+            )
+    source = Source(
+        study=study,
+        text=text,
+        text_sha256=digest,
+        created_by=created_by,
+        original_filename=original_filename[:255],
+    )
+    _apply_metadata(source, metadata)
+    source.full_clean()
+    source.save()
+    Segment.objects.bulk_create(segments_for(source))
+    return source
+
+
+@transaction.atomic
+def source_update_metadata(*, source: Source, metadata: SourceMetadata) -> Source:
+    """Change a source's descriptive fields; its text is untouched."""
+    _apply_metadata(source, metadata)
+    source.full_clean()
+    source.save()
+    return source
+
+
+def source_is_coded(source: Source) -> bool:
+    return source.codings.exists()
+
+
+@transaction.atomic
+def source_replace_text(*, source: Source, text: str, actor: User) -> Source:
+    """Correct a source's text.
+
+    An uncoded source is corrected in place (its segments are recomputed). A coded source keeps
+    its text, since every span points into it; the correction becomes a new version that
+    supersedes it, with the same metadata and no codings.
+    """
+    source = Source.objects.select_for_update().get(pk=source.pk)
+    new_text = prepare_source_text(text)
+    if new_text == source.text:
+        return source
+    if not source_is_coded(source):
+        source.text = new_text
+        source.text_sha256 = text_digest(new_text)
+        source.full_clean()
+        source.save()
+        source.segments.all().delete()
+        Segment.objects.bulk_create(segments_for(source))
+        return source
+    if hasattr(source, "superseded_by"):
+        raise ValidationError("A newer version of this source exists; correct that one instead.")
+    new = Source(
+        study=source.study,
+        text=new_text,
+        text_sha256=text_digest(new_text),
+        created_by=actor,
+        version=source.version + 1,
+        supersedes=source,
+        original_filename=source.original_filename,
+    )
+    for field in (
+        "negotiation",
+        "title",
+        "phase",
+        "speaker",
+        "speaker_party",
+        "date",
+        "source_type",
+        "citation",
+        "url",
+        "language",
+    ):
+        setattr(new, field, getattr(source, field))
+    new.full_clean()
+    new.save()
+    Segment.objects.bulk_create(segments_for(new))
+    return new
+
+
+@transaction.atomic
+def source_delete(*, source: Source) -> None:
+    if source_is_coded(source):
+        raise ValidationError("This source has codings and cannot be deleted.")
+    source.delete()
+
+
+MAX_IMPORT_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One thing wrong with an import file; row numbers count the header as row 1."""
+
+    message: str
+    row: int | None = None
+    column: str = ""
+
+
+@dataclass
+class ImportReport:
+    filename: str
+    n_rows: int = 0
+    n_imported: int = 0
+    dry_run: bool = True
+    problems: list[ImportProblem] | None = None
+    preview: list[dict[str, Any]] | None = None
+    created: list[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class ImportFileError(Exception):
+    """A file that cannot be read as rows at all, with where the problem is."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.problem = ImportProblem(message=message, row=row)
+
+
+def size_limit_text(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):g} MB"
+    return f"{max(1, round(limit / 1024)):,} KB"
+
+
+def _blank(cells: Iterable[Any]) -> bool:
+    return not any(cell is not None and str(cell).strip() for cell in cells)
+
+
+def _read_dataset(filename: str, content: bytes) -> tuple[Any, list[int]]:
+    """Read a CSV or XLSX file into a tablib Dataset of its non-blank rows.
+
+    Returns the dataset and, for each of its rows, the row number a spreadsheet shows (the
+    header is row 1), so that problems point at the right row even after blank rows.
+    """
+    import csv
+    import io
+    import zipfile
+
+    import tablib
+
+    if not content:
+        raise ImportFileError("The file is empty.")
+    limit = settings.TRUSTCODER_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise ImportFileError(f"The file is larger than the {size_limit_text(limit)} limit.")
+    lower = filename.lower()
+    if lower.endswith(".xlsx"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except zipfile.BadZipFile:
+            raise ImportFileError("This .xlsx file is damaged or not a spreadsheet.") from None
+        if unpacked > 100 * 1024 * 1024 or unpacked > 200 * len(content):
+            raise ImportFileError("This .xlsx unpacks to far more than its size; refusing it.")
+        try:
+            sheet = tablib.Dataset().load(io.BytesIO(content), format="xlsx")
+        except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+            raise ImportFileError(f"This .xlsx file could not be read ({exc}).") from None
+        header = list(sheet.headers or [])
+        records = [(number, list(cells)) for number, cells in enumerate(sheet, start=2)]
+    elif lower.endswith(".csv"):
+        try:
+            text, _encoding = decode_text(content)
+        except ExtractionError as exc:
+            raise ImportFileError(str(exc)) from None
+        try:
+            rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+        except csv.Error as exc:
+            raise ImportFileError(f"The file is not valid CSV ({exc}).") from None
+        if not rows:
+            raise ImportFileError("The file has no header row.")
+        header = rows[0]
+        records = list(enumerate(rows[1:], start=2))
+    else:
+        raise ImportFileError("Upload a .csv or .xlsx file.")
+    if _blank(header):
+        raise ImportFileError("The file has no header row.", row=1)
+    dataset = tablib.Dataset(headers=[str(h or "") for h in header])
+    line_numbers = []
+    for number, cells in records:
+        if _blank(cells):
+            continue  # blank lines, and rows a spreadsheet formatted but never filled
+        if len(cells) != len(header):
+            raise ImportFileError(
+                f"This row has {len(cells)} cells but the header has {len(header)}; "
+                "check its quotes and commas.",
+                row=number,
+            )
+        dataset.append(cells)
+        line_numbers.append(number)
+    return dataset, line_numbers
+
+
+def _problems_from_result(result: Any, line_numbers: list[int]) -> list[ImportProblem]:
+    def line(number: int) -> int:
+        return line_numbers[number - 1] if 0 < number <= len(line_numbers) else number + 1
+
+    problems = [ImportProblem(message=str(error.error)) for error in result.base_errors]
+    for invalid in result.invalid_rows:
+        for column, messages in invalid.error_dict.items():
+            for message in messages:
+                problems.append(
+                    ImportProblem(
+                        row=line(invalid.number),
+                        column="" if column == "__all__" else column,
+                        message=str(message),
+                    )
+                )
+    for number, errors in result.row_errors():
+        for error in errors:
+            problems.append(ImportProblem(row=line(number), message=str(error.error)))
+    return sorted(problems, key=lambda p: (p.row or 0, p.column))
+
+
+def sources_import(
+    *,
+    study: Study,
+    filename: str,
+    content: bytes,
+    actor: User | None,
+    dry_run: bool,
+    create_missing: bool = False,
+) -> ImportReport:
+    """Import statements from a CSV or XLSX file; with any problem, nothing is saved.
+
+    The dry run goes through the same code, inside a transaction that is always rolled back, so
+    its report lists exactly what the real import would refuse.
+    """
+
+    report = ImportReport(filename=filename, dry_run=dry_run, problems=[], preview=[], created=[])
+    try:
+        dataset, line_numbers = _read_dataset(filename, content)
+    except ImportFileError as exc:
+        report.problems = [exc.problem]
+        return report
+    report.n_rows = len(dataset)
+    if report.n_rows == 0:
+        report.problems = [ImportProblem(message="The file has a header but no rows.")]
+        return report
+    if report.n_rows > MAX_IMPORT_ROWS:
+        report.problems = [
+            ImportProblem(
+                message=f"The file has {report.n_rows:,} rows; the limit is {MAX_IMPORT_ROWS:,}."
+            )
+        ]
+        return report
+    resource = SourceResource(
+        study=study, actor=actor, create_missing=create_missing, line_numbers=line_numbers
+    )
+
+    class _Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            result = (
+                resource.import_data(
+                    dataset, dry_run=True, use_transactions=True, raise_errors=False
+                )
+                if dry_run
+                else resource.import_data(
+                    dataset,
+                    dry_run=False,
+                    use_transactions=True,
+                    raise_errors=False,
+                    rollback_on_validation_errors=True,
+                )
+            )
+            report.problems = _problems_from_result(result, line_numbers)
+            if report.problems:
+                raise _Rollback
+    except _Rollback:
+        pass
+    if not report.problems:
+        report.created = list(resource.created_objects)
+        if not dry_run:
+            report.n_imported = result.totals["new"]
+    headers = list(dataset.headers or [])
+    for values in dataset[:20]:
+        report.preview.append({h: _preview_cell(v) for h, v in zip(headers, values, strict=False)})
+    return report
+
+
+def _preview_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+IMPORT_COLUMNS = (
+    "negotiation",
+    "phase",
+    "title",
+    "date",
+    "speaker",
+    "speaker_party",
+    "source_type",
+    "citation",
+    "url",
+    "language",
+    "text",
+)
+
+
+def source_import_stage(
+    *, study: Study, filename: str, content: bytes, actor: User, create_missing: bool
+) -> SourceImport:
+    """Keep an uploaded file until its preview is confirmed, with the dry run's counts."""
+    report = sources_import(
+        study=study,
+        filename=filename,
+        content=content,
+        actor=actor,
+        dry_run=True,
+        create_missing=create_missing,
+    )
+    return SourceImport.objects.create(
+        study=study,
+        uploaded_by=actor,
+        filename=filename[:255],
+        content=content,
+        create_missing=create_missing,
+        n_rows=report.n_rows,
+        n_errors=len(report.problems or []),
+    )
+
+
+def source_import_confirm(*, source_import: SourceImport, actor: User) -> ImportReport:
+    """Import a staged file for real; with any problem nothing is saved and it stays refused."""
+    with transaction.atomic():
+        staged = SourceImport.objects.select_for_update().get(pk=source_import.pk)
+        if staged.status != ImportStatus.PREVIEWED:
+            raise ValidationError("This file was already imported or refused.")
+        report = sources_import(
+            study=staged.study,
+            filename=staged.filename,
+            content=bytes(staged.content),
+            actor=actor,
+            dry_run=False,
+            create_missing=staged.create_missing,
+        )
+        staged.status = ImportStatus.IMPORTED if report.ok else ImportStatus.FAILED
+        staged.n_rows = report.n_rows
+        staged.n_errors = len(report.problems or [])
+        staged.n_imported = report.n_imported
+        staged.finished_at = timezone.now()
+        # The content is no longer needed once the file is in (or refused).
+        staged.content = b""
+        staged.save()
+    return report

@@ -1,0 +1,238 @@
+"""sources.views (from views)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from negotiations.access import MANAGERS, study_for_member
+from negotiations.form_helpers import SourceFilterForm
+from negotiations.http import HtmxHttpRequest, form_errors
+from negotiations.models import (
+    ImportStatus,
+    Source,
+    SourceImport,
+)
+from negotiations.sources import selectors, services
+from negotiations.sources.extract import ExtractionError, extract_text
+from negotiations.sources.forms import (
+    SourceCreateForm,
+    SourceImportForm,
+    SourceMetadataForm,
+    SourceTextForm,
+)
+
+SOURCES_PER_PAGE = 50
+
+
+@require_GET
+def source_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    filter_form = SourceFilterForm(request.GET or None, study=study)
+    sources = selectors.source_list(study=study, filters=filter_form.filters())
+    page = Paginator(sources, SOURCES_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "study": study,
+        "membership": membership,
+        "filter_form": filter_form,
+        "page": page,
+        "query": query.urlencode(),
+    }
+    template = "negotiations/sources/source_list.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+def source_detail(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    try:
+        source = selectors.source_detail(study=study, source_id=source_id)
+    except Source.DoesNotExist:
+        raise Http404("No such source.") from None
+    segments = [(seg, source.text[seg.start : seg.end]) for seg in source.segments.all()]
+    context = {
+        "study": study,
+        "membership": membership,
+        "source": source,
+        "segments": segments,
+        "newer": selectors.source_newer_version(source=source),
+    }
+    return render(request, "negotiations/sources/source_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def source_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = SourceCreateForm(request.POST or None, request.FILES or None, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.get("file")
+        try:
+            if upload is not None:
+                extracted = extract_text(
+                    upload.name,
+                    upload.read(),
+                    max_bytes=settings.TRUSTCODER_MAX_UPLOAD_BYTES,
+                    max_chars=settings.TRUSTCODER_MAX_TEXT_CHARS,
+                )
+                text, filename = extracted.text, upload.name
+            else:
+                text, filename = data["text"], ""
+            source = services.source_create(
+                study=study,
+                metadata=services.SourceMetadata(
+                    **{k: data[k] for k in SourceMetadataForm.Meta.fields}
+                ),
+                text=text,
+                created_by=request.user,
+                original_filename=filename,
+            )
+        except ExtractionError as exc:
+            form.add_error("file", str(exc))
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(
+                request, f"Source added with {source.segments.count()} sentence segments."
+            )
+            return redirect("negotiations:source_detail", slug=study.slug, source_id=source.pk)
+    context = {"study": study, "membership": membership, "form": form}
+    return render(
+        request,
+        "negotiations/sources/source_create.html",
+        context,
+        status=422 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def source_edit(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    form = SourceMetadataForm(request.POST or None, instance=source, study=study)
+    text_form = SourceTextForm(initial={"text": source.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.source_update_metadata(
+                source=source,
+                metadata=services.SourceMetadata(
+                    **{k: form.cleaned_data[k] for k in SourceMetadataForm.Meta.fields}
+                ),
+            )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, "Source saved.")
+            return redirect("negotiations:source_detail", slug=study.slug, source_id=source.pk)
+    context = {
+        "study": study,
+        "membership": membership,
+        "source": source,
+        "form": form,
+        "text_form": text_form,
+        "is_coded": services.source_is_coded(source),
+    }
+    return render(request, "negotiations/sources/source_edit.html", context)
+
+
+@require_POST
+def source_text(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, _membership = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    text_form = SourceTextForm(request.POST)
+    if text_form.is_valid():
+        try:
+            result = services.source_replace_text(
+                source=source, text=text_form.cleaned_data["text"], actor=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if result.pk != source.pk:
+                messages.success(
+                    request,
+                    "The source is coded, so its text is kept; the correction is version "
+                    f"{result.version}, a new source.",
+                )
+            else:
+                messages.success(request, "Text corrected and split into sentences again.")
+            return redirect("negotiations:source_detail", slug=study.slug, source_id=result.pk)
+    return redirect("negotiations:source_edit", slug=study.slug, source_id=source.pk)
+
+
+@require_POST
+def source_delete(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
+    study, _ = study_for_member(request, slug, MANAGERS)
+    source = get_object_or_404(Source, study=study, pk=source_id)
+    try:
+        services.source_delete(source=source)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("negotiations:source_detail", slug=study.slug, source_id=source.pk)
+    messages.success(request, f"Source {source.title} deleted.")
+    return redirect("negotiations:source_list", slug=study.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def source_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Upload a CSV or XLSX of statements; shows a dry-run preview before anything is saved."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = SourceImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        staged = services.source_import_stage(
+            study=study,
+            filename=upload.name,
+            content=upload.read(),
+            actor=request.user,
+            create_missing=form.cleaned_data["create_missing"],
+        )
+        return redirect("negotiations:source_import_preview", slug=study.slug, import_id=staged.pk)
+    context = {
+        "study": study,
+        "membership": membership,
+        "form": form,
+        "columns": services.IMPORT_COLUMNS,
+        "recent": SourceImport.objects.filter(study=study).defer("content")[:10],
+    }
+    return render(request, "negotiations/sources/source_import.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    staged = get_object_or_404(SourceImport, study=study, pk=import_id)
+    if request.method == "POST":
+        if staged.status != ImportStatus.PREVIEWED:
+            messages.error(request, "This file was already imported or refused.")
+            return redirect("negotiations:source_import", slug=study.slug)
+        report = services.source_import_confirm(source_import=staged, actor=request.user)
+        if report.ok:
+            messages.success(request, f"Imported {report.n_imported:,} sources.")
+            return redirect(
+                reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
+            )
+    else:
+        report = services.sources_import(
+            study=study,
+            filename=staged.filename,
+            content=bytes(staged.content),
+            actor=request.user,
+            dry_run=True,
+            create_missing=staged.create_missing,
+        )
+    context = {"study": study, "membership": membership, "staged": staged, "report": report}
+    return render(request, "negotiations/sources/source_import_preview.html", context)

@@ -1,0 +1,293 @@
+"""studies.services (from services)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils.text import slugify
+
+from negotiations.codebook import services as codebook_services
+from negotiations.models import (
+    Assignment,
+    AssignmentStatus,
+    Event,
+    Membership,
+    Negotiation,
+    NegotiationParty,
+    Party,
+    Phase,
+    Role,
+    Study,
+)
+
+
+@transaction.atomic
+def study_create(
+    *, name: str, slug: str, created_by: User, description: str = "", default_codebook: bool = True
+) -> Study:
+    """Create a study with its creator as owner and, by default, the default codebook."""
+    study = Study(name=name, slug=slug, description=description, created_by=created_by)
+    study.full_clean()
+    study.save()
+    Membership.objects.create(study=study, user=created_by, role=Role.OWNER)
+    if default_codebook:
+        codebook_services.codebook_load(
+            study=study, data=json.loads(codebook_services.DEFAULT_CODEBOOK.read_text("utf-8"))
+        )
+    codebook_services.codebook_version_record(study=study, actor=created_by, note="Study created")
+    return study
+
+
+@transaction.atomic
+def study_update_settings(
+    *, study: Study, name: str, description: str, blind_coding: bool, snap_to_words: bool
+) -> Study:
+    study.name = name
+    study.description = description
+    study.blind_coding = blind_coding
+    study.snap_to_words = snap_to_words
+    study.full_clean()
+    study.save()
+    return study
+
+
+def _user_by_identifier(identifier: str) -> User:
+    identifier = identifier.strip()
+    user_model = get_user_model()
+    query = Q(username__iexact=identifier)
+    if "@" in identifier:
+        query |= Q(email__iexact=identifier)
+    users = list(user_model.objects.filter(query, is_active=True)[:2])
+    if not users:
+        raise ValidationError(
+            {"identifier": f"No active user has the username or e-mail {identifier!r}."}
+        )
+    if len(users) > 1:
+        raise ValidationError(
+            {"identifier": f"Several users match {identifier!r}; use the username."}
+        )
+    return users[0]
+
+
+def _check_owner_rules(*, actor_role: str, old_role: str | None, new_role: str | None) -> None:
+    if Role.OWNER in (old_role, new_role) and actor_role != Role.OWNER:
+        raise ValidationError("Only an owner can grant or take away the owner role.")
+
+
+@transaction.atomic
+def membership_add(*, study: Study, identifier: str, role: str, actor_role: str) -> Membership:
+    """Add an existing user, found by username or e-mail, to the study with a role."""
+    user = _user_by_identifier(identifier)
+    if Membership.objects.filter(study=study, user=user).exists():
+        raise ValidationError({"identifier": f"{user.username} is already a member of this study."})
+    _check_owner_rules(actor_role=actor_role, old_role=None, new_role=role)
+    membership = Membership(study=study, user=user, role=role)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+def _lock_owners(study: Study) -> int:
+    # Locking the owners' rows makes "is this the last owner?" safe against a concurrent change.
+    return len(
+        list(
+            Membership.objects.select_for_update()
+            .filter(study=study, role=Role.OWNER)
+            .values_list("pk", flat=True)
+        )
+    )
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str, actor_role: str) -> Membership:
+    _check_owner_rules(actor_role=actor_role, old_role=membership.role, new_role=role)
+    if membership.role == Role.OWNER and role != Role.OWNER and _lock_owners(membership.study) <= 1:
+        raise ValidationError("A study needs at least one owner; make someone else owner first.")
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor_role: str) -> None:
+    _check_owner_rules(actor_role=actor_role, old_role=membership.role, new_role=None)
+    if membership.role == Role.OWNER and _lock_owners(membership.study) <= 1:
+        raise ValidationError("A study needs at least one owner; make someone else owner first.")
+    # Their codings stay (they are research data); only open, uncoded assignments go.
+    Assignment.objects.filter(
+        source__study=membership.study, coder=membership.user, status=AssignmentStatus.ASSIGNED
+    ).delete()
+    membership.delete()
+
+
+@transaction.atomic
+def party_create(*, study: Study, code: str, name: str) -> Party:
+    party = Party(study=study, code=code.strip(), name=name.strip() or code.strip())
+    party.full_clean()
+    party.save()
+    return party
+
+
+@transaction.atomic
+def party_update(*, party: Party, code: str, name: str) -> Party:
+    party.code = code.strip()
+    party.name = name.strip()
+    party.full_clean()
+    party.save()
+    return party
+
+
+def _unique_slug(study: Study, name: str) -> str:
+    base = slugify(name)[:50] or "negotiation"
+    slug, n = base, 2
+    while Negotiation.objects.filter(study=study, slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _set_negotiation_parties(
+    negotiation: Negotiation, parties: Iterable[Party], principal: Iterable[Party]
+) -> None:
+    parties = list(parties)
+    principal_ids = {p.pk for p in principal}
+    for party in parties:
+        if party.study_id != negotiation.study_id:
+            raise ValidationError({"parties": "A party belongs to another study."})
+    NegotiationParty.objects.filter(negotiation=negotiation).delete()
+    NegotiationParty.objects.bulk_create(
+        NegotiationParty(negotiation=negotiation, party=p, is_principal=p.pk in principal_ids)
+        for p in parties
+    )
+
+
+@transaction.atomic
+def negotiation_create(
+    *,
+    study: Study,
+    name: str,
+    slug: str = "",
+    description: str = "",
+    start_date: date | None = None,
+    end_date: date | None = None,
+    parties: Iterable[Party] = (),
+    principal_parties: Iterable[Party] = (),
+) -> Negotiation:
+    order = (Negotiation.objects.filter(study=study).aggregate(n=Max("order"))["n"] or 0) + 1
+    negotiation = Negotiation(
+        study=study,
+        name=name.strip(),
+        slug=slug or _unique_slug(study, name),
+        description=description,
+        start_date=start_date,
+        end_date=end_date,
+        order=order,
+    )
+    negotiation.full_clean()
+    negotiation.save()
+    _set_negotiation_parties(negotiation, parties, principal_parties)
+    return negotiation
+
+
+@transaction.atomic
+def negotiation_update(
+    *,
+    negotiation: Negotiation,
+    name: str,
+    description: str,
+    start_date: date | None,
+    end_date: date | None,
+    parties: Iterable[Party],
+    principal_parties: Iterable[Party],
+) -> Negotiation:
+    negotiation.name = name.strip()
+    negotiation.description = description
+    negotiation.start_date = start_date
+    negotiation.end_date = end_date
+    negotiation.full_clean()
+    negotiation.save()
+    _set_negotiation_parties(negotiation, parties, principal_parties)
+    return negotiation
+
+
+def _check_phase_overlap(phase: Phase) -> None:
+    if not (phase.start_date and phase.end_date):
+        return
+    clash = (
+        Phase.objects.filter(
+            negotiation=phase.negotiation,
+            start_date__lte=phase.end_date,
+            end_date__gte=phase.start_date,
+        )
+        .exclude(pk=phase.pk)
+        .first()
+    )
+    if clash is not None:
+        raise ValidationError({"start_date": f"The dates overlap the phase {clash.name!r}."})
+
+
+@transaction.atomic
+def phase_create(
+    *,
+    negotiation: Negotiation,
+    name: str,
+    kind: str,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> Phase:
+    order = (Phase.objects.filter(negotiation=negotiation).aggregate(n=Max("order"))["n"] or 0) + 1
+    phase = Phase(
+        negotiation=negotiation,
+        name=name.strip(),
+        kind=kind,
+        start_date=start_date,
+        end_date=end_date,
+        order=order,
+    )
+    phase.full_clean()
+    _check_phase_overlap(phase)
+    phase.save()
+    return phase
+
+
+@transaction.atomic
+def phase_update(
+    *, phase: Phase, name: str, kind: str, start_date: date | None, end_date: date | None
+) -> Phase:
+    phase.name = name.strip()
+    phase.kind = kind
+    phase.start_date = start_date
+    phase.end_date = end_date
+    phase.full_clean()
+    _check_phase_overlap(phase)
+    phase.save()
+    return phase
+
+
+@transaction.atomic
+def phase_delete(*, phase: Phase) -> None:
+    if phase.sources.exists():
+        raise ValidationError("Sources belong to this phase; move them to another phase first.")
+    phase.delete()
+
+
+@transaction.atomic
+def event_create(
+    *, negotiation: Negotiation, date: date, title: str, end_date: date | None = None
+) -> Event:
+    event = Event(negotiation=negotiation, date=date, end_date=end_date, title=title.strip())
+    event.full_clean()
+    event.save()
+    return event
+
+
+def study_touch(study_id: int) -> None:
+    """Mark the study's codings or submissions as changed: cached reports become stale."""
+    Study.objects.filter(pk=study_id).update(data_version=F("data_version") + 1)

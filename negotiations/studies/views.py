@@ -1,0 +1,378 @@
+"""studies.views (from views)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import (
+    HttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from negotiations.access import MANAGERS, study_for_member
+from negotiations.http import HtmxHttpRequest, form_errors
+from negotiations.models import (
+    Event,
+    Membership,
+    Negotiation,
+    Phase,
+    Role,
+    Source,
+)
+from negotiations.studies import selectors, services
+from negotiations.studies.forms import (
+    EventForm,
+    MemberAddForm,
+    MemberRoleForm,
+    NegotiationForm,
+    PartyForm,
+    PhaseForm,
+    StudyForm,
+    StudySettingsForm,
+)
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    memberships = selectors.membership_list_for_user(user=request.user)
+    return render(request, "negotiations/studies/home.html", {"memberships": memberships})
+
+
+@require_http_methods(["GET", "POST"])
+def study_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = services.study_create(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                description=form.cleaned_data["description"],
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, f"Study {study.name} created with the default codebook.")
+            return redirect("negotiations:study_detail", slug=study.slug)
+    return render(request, "negotiations/studies/study_create.html", {"form": form})
+
+
+@require_GET
+def study_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "negotiations": selectors.negotiation_list(study=study),
+        "n_sources": Source.objects.filter(study=study).count(),
+        "n_members": Membership.objects.filter(study=study).count(),
+    }
+    return render(request, "negotiations/studies/study_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def study_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = StudySettingsForm(request.POST or None, instance=study)
+    if request.method == "POST" and form.is_valid():
+        services.study_update_settings(
+            study=study,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            blind_coding=form.cleaned_data["blind_coding"],
+            snap_to_words=form.cleaned_data["snap_to_words"],
+        )
+        messages.success(request, "Settings saved.")
+        return redirect("negotiations:study_settings", slug=study.slug)
+    context = {"study": study, "membership": membership, "form": form}
+    return render(request, "negotiations/studies/study_settings.html", context)
+
+
+def _members_context(study, membership, add_form=None) -> dict:
+    return {
+        "study": study,
+        "membership": membership,
+        "members": selectors.membership_list(study=study),
+        "add_form": add_form or MemberAddForm(),
+        "roles": Role.choices,
+    }
+
+
+@require_GET
+def member_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    return render(request, "negotiations/studies/members.html", _members_context(study, membership))
+
+
+@require_POST
+def member_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.membership_add(
+                study=study,
+                identifier=form.cleaned_data["identifier"],
+                role=form.cleaned_data["role"],
+                actor_role=membership.role,
+            )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, f"{added.user.username} added as {added.get_role_display()}.")
+            if not request.htmx:
+                return redirect("negotiations:member_list", slug=study.slug)
+            form = MemberAddForm()
+    template = "negotiations/studies/members.html"
+    if request.htmx:
+        template += "#members"
+    status = 200 if not form.errors else 422
+    return render(request, template, _members_context(study, membership, form), status=status)
+
+
+@require_POST
+def member_update(request: HtmxHttpRequest, slug: str, member_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    target = get_object_or_404(Membership, study=study, pk=member_id)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_set_role(
+                membership=target, role=form.cleaned_data["role"], actor_role=membership.role
+            )
+            messages.success(request, f"{target.user.username} is now {target.get_role_display()}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(request, "Choose a valid role.")
+    if request.htmx:
+        return render(
+            request,
+            "negotiations/studies/members.html#members",
+            _members_context(study, membership),
+        )
+    return redirect("negotiations:member_list", slug=study.slug)
+
+
+@require_POST
+def member_remove(request: HtmxHttpRequest, slug: str, member_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    target = get_object_or_404(Membership, study=study, pk=member_id)
+    try:
+        services.membership_remove(membership=target, actor_role=membership.role)
+        messages.success(request, f"{target.user.username} removed from the study.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    if target.user_id == request.user.pk and not Membership.objects.filter(pk=target.pk).exists():
+        return redirect("home")
+    if request.htmx:
+        return render(
+            request,
+            "negotiations/studies/members.html#members",
+            _members_context(study, membership),
+        )
+    return redirect("negotiations:member_list", slug=study.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def party_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    roles = MANAGERS if request.method == "POST" else None
+    study, membership = study_for_member(request, slug, roles)
+    form = PartyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            party = services.party_create(
+                study=study, code=form.cleaned_data["code"], name=form.cleaned_data["name"]
+            )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, f"Party {party.code} added.")
+            return redirect("negotiations:party_list", slug=study.slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "parties": selectors.party_list(study=study),
+        "form": form,
+    }
+    return render(request, "negotiations/studies/parties.html", context)
+
+
+@require_GET
+def negotiation_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "negotiations": selectors.negotiation_list(study=study),
+    }
+    return render(request, "negotiations/studies/negotiation_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def negotiation_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    form = NegotiationForm(request.POST or None, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            negotiation = services.negotiation_create(
+                study=study,
+                name=data["name"],
+                description=data["description"],
+                start_date=data["start_date"],
+                end_date=data["end_date"],
+                parties=data["parties"],
+                principal_parties=data["principal_parties"],
+            )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, f"{negotiation.name} created; now add its phases.")
+            return redirect(
+                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
+            )
+    context = {"study": study, "membership": membership, "form": form}
+    return render(request, "negotiations/studies/negotiation_form.html", context)
+
+
+def _negotiation_edit_context(study, membership, negotiation, **forms) -> dict:
+    return {
+        "study": study,
+        "membership": membership,
+        "negotiation": negotiation,
+        "phases": negotiation.phases.order_by("order", "start_date"),
+        "events": negotiation.events.order_by("date"),
+        "form": forms.get("form") or NegotiationForm(instance=negotiation, study=study),
+        "phase_form": forms.get("phase_form") or PhaseForm(),
+        "event_form": forms.get("event_form") or EventForm(),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def negotiation_edit(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    negotiation = get_object_or_404(Negotiation, study=study, pk=negotiation_id)
+    form = NegotiationForm(request.POST or None, instance=negotiation, study=study)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.negotiation_update(
+                negotiation=negotiation,
+                name=data["name"],
+                description=data["description"],
+                start_date=data["start_date"],
+                end_date=data["end_date"],
+                parties=data["parties"],
+                principal_parties=data["principal_parties"],
+            )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, f"{negotiation.name} saved.")
+            return redirect(
+                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
+            )
+    return render(
+        request,
+        "negotiations/studies/negotiation_edit.html",
+        _negotiation_edit_context(study, membership, negotiation, form=form),
+    )
+
+
+def _add_to_negotiation(
+    request: HtmxHttpRequest,
+    slug: str,
+    negotiation_id: int,
+    form_class,
+    create,
+    form_key: str,
+    done: str,
+) -> HttpResponse:
+    """Add a phase or an event from the negotiation page's small forms."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    negotiation = get_object_or_404(Negotiation, study=study, pk=negotiation_id)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            create(negotiation=negotiation, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(
+                "negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation.pk
+            )
+    return render(
+        request,
+        "negotiations/studies/negotiation_edit.html",
+        _negotiation_edit_context(study, membership, negotiation, **{form_key: form}),
+        status=422,
+    )
+
+
+@require_POST
+def phase_create(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+    return _add_to_negotiation(
+        request,
+        slug,
+        negotiation_id,
+        PhaseForm,
+        services.phase_create,
+        "phase_form",
+        "Phase added.",
+    )
+
+
+@require_POST
+def phase_update(
+    request: HtmxHttpRequest, slug: str, negotiation_id: int, phase_id: int
+) -> HttpResponse:
+    study, _membership = study_for_member(request, slug, MANAGERS)
+    phase = get_object_or_404(
+        Phase, negotiation__study=study, negotiation_id=negotiation_id, pk=phase_id
+    )
+    if request.POST.get("delete"):
+        try:
+            services.phase_delete(phase=phase)
+            messages.success(request, f"Phase {phase.name} deleted.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        form = PhaseForm(request.POST, instance=Phase(negotiation=phase.negotiation))
+        if form.is_valid():
+            try:
+                services.phase_update(phase=phase, **form.cleaned_data)
+                messages.success(request, f"Phase {phase.name} saved.")
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+        else:
+            messages.error(request, "The phase was not saved: check its name, kind and dates.")
+    return redirect("negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation_id)
+
+
+@require_POST
+def event_create(request: HtmxHttpRequest, slug: str, negotiation_id: int) -> HttpResponse:
+    return _add_to_negotiation(
+        request,
+        slug,
+        negotiation_id,
+        EventForm,
+        services.event_create,
+        "event_form",
+        "Event added.",
+    )
+
+
+@require_POST
+def event_delete(
+    request: HtmxHttpRequest, slug: str, negotiation_id: int, event_id: int
+) -> HttpResponse:
+    study, _ = study_for_member(request, slug, MANAGERS)
+    event = get_object_or_404(
+        Event, negotiation__study=study, negotiation_id=negotiation_id, pk=event_id
+    )
+    event.delete()
+    messages.success(request, "Event deleted.")
+    return redirect("negotiations:negotiation_edit", slug=study.slug, negotiation_id=negotiation_id)
