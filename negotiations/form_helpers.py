@@ -1,4 +1,4 @@
-"""form_helpers (from forms)."""
+"""Form building blocks shared by several features: date inputs, study-scoped choices, scope."""
 
 from __future__ import annotations
 
@@ -13,12 +13,9 @@ from negotiations.models import (
     Negotiation,
     Party,
     Phase,
-    PhaseKind,
     Role,
-    SourceType,
     Study,
 )
-from negotiations.sources import selectors as source_selectors
 
 
 class DateInput(forms.DateInput):
@@ -45,57 +42,6 @@ class StudyObjectsMixin:
                 fields[name].queryset = Party.objects.filter(study=study)
         if "code_set" in fields:
             fields["code_set"].queryset = CodeSet.objects.filter(study=study)
-
-
-class SourceFilterForm(StudyObjectsMixin, forms.Form):
-    q = forms.CharField(required=False, label="Search")
-    negotiation = forms.ModelChoiceField(queryset=Negotiation.objects.none(), required=False)
-    phase = forms.ModelChoiceField(queryset=Phase.objects.none(), required=False)
-    party = forms.ModelChoiceField(
-        queryset=Party.objects.none(), required=False, label="Speaking party"
-    )
-    source_type = forms.ChoiceField(
-        choices=[("", "Any type"), *SourceType.choices], required=False, label="Type"
-    )
-    date_from = forms.DateField(required=False, widget=DateInput(), label="From")
-    date_to = forms.DateField(required=False, widget=DateInput(), label="To")
-    sort = forms.ChoiceField(
-        choices=[
-            ("date", "Date, oldest first"),
-            ("-date", "Date, newest first"),
-            ("title", "Title"),
-            ("speaker", "Speaker"),
-            ("negotiation", "Negotiation"),
-            ("-created", "Recently added"),
-        ],
-        required=False,
-    )
-
-    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.limit_to_study(study)
-        self.fields["negotiation"].empty_label = "Any negotiation"
-        self.fields["phase"].empty_label = "Any phase"
-        self.fields["party"].empty_label = "Any party"
-
-    def filters(self) -> source_selectors.SourceFilters:
-        if not self.is_valid():
-            return source_selectors.SourceFilters()
-        data = self.cleaned_data
-        sort = data.get("sort") or "date"
-        return source_selectors.SourceFilters(
-            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
-            phase=data["phase"].pk if data.get("phase") else None,
-            party=data["party"].pk if data.get("party") else None,
-            source_type=data.get("source_type") or "",
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-            q=data.get("q") or "",
-            sort=sort if sort in source_selectors.SOURCE_SORTS else "date",
-        )
-
-
-PHASE_KIND_CHOICES = PhaseKind.choices
 
 
 class ErrorTextMixin:

@@ -1,4 +1,4 @@
-"""http (from views)."""
+"""What every view shares: the typed htmx request, service errors onto forms, CSV responses."""
 
 from __future__ import annotations
 

@@ -14,10 +14,11 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from negotiations.coding import selectors as coding_selectors
 from negotiations.coding import services as coding_services
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import FORMULA_TRIGGERS, neutralise, unneutralise
 from negotiations.models import Code, Coding, Party, Source
+from negotiations.sources import selectors as source_selectors
 from negotiations.sources import services as source_services
 from tests.conftest import client_for
 from tests.factories import CodingFactory, NegotiationFactory, PartyFactory, PhaseFactory
@@ -122,7 +123,7 @@ def coding_ids(rows: list[dict[str, str]]) -> set[int]:
 def test_coding_export_columns_and_offsets(corpus, clients):
     _response, rows, header = download(clients["supervisor"], "export_codings")
 
-    assert header == list(export_selectors.CODING_COLUMNS)
+    assert header == list(coding_selectors.CODING_COLUMNS)
     assert coding_ids(rows) == {c.pk for c in corpus.codings.values()}
     for row in rows:
         source = Source.objects.get(pk=row["source_id"])
@@ -165,7 +166,7 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(corpus, clients):
 def test_source_export(corpus, clients):
     _response, rows, header = download(clients["reader"], "export_sources")
 
-    assert header == list(export_selectors.SOURCE_COLUMNS)
+    assert header == list(source_selectors.SOURCE_COLUMNS)
     assert [row["title"] for row in rows] == ["'+cmd", "Statement B", "Statement C"]
     a = rows[0]
     assert int(a["source_id"]) == corpus.sources["A"].pk
@@ -276,8 +277,8 @@ def test_export_is_streamed(corpus, clients, name, n_rows):
 @pytest.mark.parametrize(
     ("command", "columns", "n_rows"),
     [
-        ("export_codings", export_selectors.CODING_COLUMNS, 6),
-        ("export_sources", export_selectors.SOURCE_COLUMNS, 3),
+        ("export_codings", coding_selectors.CODING_COLUMNS, 6),
+        ("export_sources", source_selectors.SOURCE_COLUMNS, 3),
     ],
 )
 def test_command_to_stdout(corpus, command, columns, n_rows):
@@ -323,4 +324,4 @@ def test_command_on_an_unknown_study_exits_2(db, tmp_path, command):
 def test_command_export_of_an_empty_study(members):
     out = io.StringIO()
     call_command("export_codings", "--study", "test-study", stdout=out)
-    assert out.getvalue() == ",".join(export_selectors.CODING_COLUMNS) + "\n"
+    assert out.getvalue() == ",".join(coding_selectors.CODING_COLUMNS) + "\n"

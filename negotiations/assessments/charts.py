@@ -1,22 +1,35 @@
-"""assessments.charts (from views)."""
+"""Geometry of the assessment timeline: plain data in, SVG coordinates out (no Django).
+
+Phases need ``name``, ``kind``, ``start_date`` and ``end_date``; events ``date`` and ``title``;
+codes ``pk`` and ``name``: model instances or any objects with those attributes.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
 
-from django.urls import reverse
 
+def timeline_chart(
+    *,
+    phases: Sequence[Any],
+    events: Sequence[Any],
+    case_dates: Sequence[date | None],
+    codes: Sequence[Any],
+    marks: Sequence[dict[str, Any]],
+    cell_url: str,
+) -> dict:
+    """Geometry of the timeline SVG: one lane per element, "for" above its line, "against" below.
 
-def timeline_chart(study, negotiation, codes, marks, party_filter: str) -> dict:
-    """Geometry of the timeline SVG: one lane per element, "for" above its line, "against" below."""
-    from datetime import timedelta
-
-    phases = list(negotiation.phases.all())
-    events = list(negotiation.events.all())
+    ``marks`` are evidence rows (date, code_ref, party, source_ref, n/w for and against);
+    ``case_dates`` the negotiation's start and end; ``cell_url`` the passages page each mark
+    links to, to which the mark's filters are appended.
+    """
     dates = [m["date"] for m in marks if m["date"]]
     dates += [d for p in phases for d in (p.start_date, p.end_date) if d]
     dates += [e.date for e in events]
-    dates += [d for d in (negotiation.start_date, negotiation.end_date) if d]
+    dates += [d for d in case_dates if d]
     if not dates:
         return {"lanes": [], "empty": True}
     first, last = min(dates), max(dates)
@@ -54,7 +67,6 @@ def timeline_chart(study, negotiation, codes, marks, party_filter: str) -> dict:
         group = groups.setdefault(key, {"n_for": 0, "n_against": 0, "w_for": 0.0, "w_against": 0.0})
         for field in ("n_for", "n_against", "w_for", "w_against"):
             group[field] += m[field] or 0
-    cell_url = reverse("negotiations:assessment_cell", args=[study.slug, negotiation.pk])
     lanes = []
     for k, code in enumerate(codes):
         mid = top + k * lane_h + lane_h / 2

@@ -1,4 +1,4 @@
-"""assessments.forms (from forms)."""
+"""Forms of the assessment pages: a supervisor's judgement on a cell and the study's rule."""
 
 from __future__ import annotations
 

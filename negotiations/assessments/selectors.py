@@ -1,7 +1,9 @@
-"""assessments.selectors (from selectors)."""
+"""Reads behind the assessments: evidence grouped in the database, cells, verdicts, passages and
+judgements, each with its joins done here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -364,3 +366,43 @@ def assessment(
                         totals["consensus"] += cell.from_consensus
                         totals["coders"] += cell.from_coders
     return Assessment(negotiations, codes, assessed, parties, principals, mode, totals)
+
+
+ASSESSMENT_COLUMNS = (
+    "negotiation",
+    "phase",
+    "element",
+    "party",
+    "n_for",
+    "n_against",
+    "n_sources",
+    "weight_for",
+    "weight_against",
+    "verdict",
+    "override_verdict",
+    "rationale",
+)
+
+
+def assessment_rows(data: Any) -> Iterator[tuple[Any, ...]]:
+    """One row per negotiation x phase ("all" for the whole case) x element x party."""
+    for negotiation in data.negotiations:
+        for phase in [None, *negotiation.phases.all()]:
+            for code in data.codes:
+                for party in data.parties[negotiation.pk]:
+                    assessed = data.get(negotiation.pk, phase.pk if phase else 0, code.pk, party.pk)
+                    cell, judgement = assessed.cell, assessed.judgement
+                    yield (
+                        negotiation.name,
+                        phase.name if phase else "all",
+                        code.name,
+                        party.code,
+                        cell.n_for,
+                        cell.n_against,
+                        cell.n_sources,
+                        round(cell.weight_for, 3),
+                        round(cell.weight_against, 3),
+                        assessed.computed,
+                        judgement.override_verdict if judgement else "",
+                        judgement.rationale if judgement else "",
+                    )

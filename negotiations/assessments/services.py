@@ -1,4 +1,6 @@
-"""assessments.services (from services)."""
+"""Writes of the assessments feature: the study's evidence rule and supervisors' judgements.
+
+Services take keyword-only arguments, validate with `full_clean()` and run in one transaction."""
 
 from __future__ import annotations
 

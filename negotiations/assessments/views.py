@@ -1,4 +1,5 @@
-"""assessments.views (from views)."""
+"""Assessment pages: the cross-case overview, the matrix of one negotiation, a cell's passages,
+the timeline, robustness across evidence bases and the editable rule."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from django.http import (
     HttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
 from negotiations.assessments import selectors, services
 from negotiations.assessments.charts import timeline_chart
 from negotiations.assessments.forms import AssessmentRuleForm, JudgementForm
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.http import HtmxHttpRequest, csv_response, form_errors
 from negotiations.models import (
@@ -36,7 +37,7 @@ def assessments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return csv_response(
             f"{study.slug}-assessments.csv",
-            csv_lines(export_selectors.ASSESSMENT_COLUMNS, export_selectors.assessment_rows(data)),
+            csv_lines(selectors.ASSESSMENT_COLUMNS, selectors.assessment_rows(data)),
         )
     rows = []
     for negotiation in data.negotiations:
@@ -194,7 +195,14 @@ def assessment_timeline(request: HtmxHttpRequest, slug: str, negotiation_id: int
     if party_filter.isdigit():
         marks = [m for m in marks if m["party"] == int(party_filter)]
     codes = selectors.assessment_codes(study=study)
-    chart = timeline_chart(study, negotiation, codes, marks, party_filter)
+    chart = timeline_chart(
+        phases=list(negotiation.phases.all()),
+        events=list(negotiation.events.all()),
+        case_dates=(negotiation.start_date, negotiation.end_date),
+        codes=codes,
+        marks=marks,
+        cell_url=reverse("negotiations:assessment_cell", args=[study.slug, negotiation.pk]),
+    )
     context = {
         "study": study,
         "membership": membership,

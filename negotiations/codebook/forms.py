@@ -1,4 +1,4 @@
-"""codebook.forms (from forms)."""
+"""The form for a code of the codebook; choices are limited to one study."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""codebook.selectors (from selectors)."""
+"""Reads of the codebook: code sets, the active codes and the version history."""
 
 from __future__ import annotations
 

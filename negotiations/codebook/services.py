@@ -1,4 +1,6 @@
-"""codebook.services (from services)."""
+"""Writes to the codebook: codes, code sets and the versions that record every change.
+
+Services take keyword-only arguments, validate with `full_clean()` and run in one transaction."""
 
 from __future__ import annotations
 

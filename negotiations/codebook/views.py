@@ -1,4 +1,4 @@
-"""codebook.views (from views)."""
+"""Codebook pages: codes with their definitions, colours and keys, code sets and versions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""coding.forms (from forms)."""
+"""Forms of the coding page and of bulk assignment."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from negotiations.form_helpers import ErrorTextMixin, SourceFilterForm
+from negotiations.form_helpers import ErrorTextMixin
 from negotiations.models import (
     Code,
     Membership,
@@ -17,6 +17,7 @@ from negotiations.models import (
     Study,
 )
 from negotiations.sources import selectors as source_selectors
+from negotiations.sources.forms import SourceFilterForm
 
 
 class CodingEditForm(ErrorTextMixin, forms.Form):

@@ -1,8 +1,11 @@
-"""coding.selectors (from selectors)."""
+"""Reads for coding: what the coding page shows (blind coding applied here), a coder's
+assignments and everyone's progress."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -169,3 +172,55 @@ def coder_list(*, study: Study) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("user__username")
     )
+
+
+CODING_COLUMNS = (
+    "coding_id",
+    "study",
+    "negotiation",
+    "phase",
+    "source_id",
+    "source_title",
+    "source_date",
+    "speaker",
+    "speaker_party",
+    "source_type",
+    "coder",
+    "code",
+    "stance",
+    "demonstrating_party",
+    "strength",
+    "start",
+    "end",
+    "quote",
+    "memo",
+    "created_at",
+    "updated_at",
+)
+
+
+def coding_rows(*, codings: QuerySet[Coding], study: Study) -> Iterator[tuple[Any, ...]]:
+    rows = codings.order_by("source__date", "source_id", "start", "end", "pk").values_list(
+        "pk",
+        "source__negotiation__name",
+        "source__phase__name",
+        "source_id",
+        "source__title",
+        "source__date",
+        "source__speaker",
+        "source__speaker_party__code",
+        "source__source_type",
+        "coder__username",
+        "code__name",
+        "stance",
+        "demonstrating_party__code",
+        "strength",
+        "start",
+        "end",
+        "quote",
+        "memo",
+        "created_at",
+        "updated_at",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield (row[0], study.slug, *row[1:])

@@ -1,4 +1,7 @@
-"""coding.services (from services)."""
+"""Where a coding is saved: assignments and codings, created, edited, deleted and submitted.
+
+Services take keyword-only arguments, validate with `full_clean()` and run in one transaction, so a
+failure leaves nothing half-saved. A quote must equal the text at its offsets."""
 
 from __future__ import annotations
 

@@ -26,4 +26,5 @@ urlpatterns = [
     ),
     path(study + "codings/<int:coding_id>/", views.coding_update, name="coding_update"),
     path(study + "codings/<int:coding_id>/delete/", views.coding_delete, name="coding_delete"),
+    path(study + "exports/codings.csv", views.export_codings, name="export_codings"),
 ]

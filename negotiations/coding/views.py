@@ -1,4 +1,4 @@
-"""coding.views (from views)."""
+"""The coding page and its htmx partials, "My work" and bulk assignment."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
     Http404,
     HttpResponse,
+    StreamingHttpResponse,
 )
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,7 +26,8 @@ from negotiations.coding.forms import (
     CodingSentencesForm,
 )
 from negotiations.coding.highlight import ListedCoding, Span, render_coding_items, render_text_html
-from negotiations.http import HtmxHttpRequest, error_text, form_errors
+from negotiations.exports.tabular import csv_lines
+from negotiations.http import HtmxHttpRequest, csv_response, error_text, form_errors
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -386,3 +389,14 @@ def assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "progress": selectors.progress_by_coder(study=study),
     }
     return render(request, "negotiations/coding/assignments.html", context)
+
+
+@require_GET
+def export_codings(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    study, membership = study_for_member(request, slug)
+    codings = selectors.coding_list_visible_to(study=study, user=request.user, role=membership.role)
+    stamp = timezone.now().strftime("%Y%m%d")
+    return csv_response(
+        f"{study.slug}-codings-{stamp}.csv",
+        csv_lines(selectors.CODING_COLUMNS, selectors.coding_rows(codings=codings, study=study)),
+    )

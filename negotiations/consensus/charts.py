@@ -1,4 +1,4 @@
-"""consensus.charts (from views)."""
+"""Geometry of the drift chart on "Coders and consensus": plain data in, SVG coordinates out."""
 
 from __future__ import annotations
 

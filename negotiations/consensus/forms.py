@@ -1,4 +1,4 @@
-"""consensus.forms (from forms)."""
+"""Forms of the review queue and of a supervisor's decision on a unit."""
 
 from __future__ import annotations
 

@@ -1,12 +1,15 @@
-"""consensus.selectors (from selectors)."""
+"""Reads behind review: the queue of units, one unit with every coder's lane, the audit trail and
+each coder's agreement with the consensus."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from negotiations.coding import selectors as coding_selectors
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -263,3 +266,84 @@ def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> d
         rows.append({"coder": name, "overall": stats(mask), "elements": per_element})
         drift.append({"coder": name, "points": points})
     return {"rows": rows, "drift": drift, "months": sorted(months)}
+
+
+CONSENSUS_COLUMNS = (
+    *coding_selectors.CODING_COLUMNS[:10],
+    "code",
+    "stance",
+    "demonstrating_party",
+    "strength",
+    "start",
+    "end",
+    "quote",
+    "decision",
+    "rationale",
+    "decided_by",
+    "decided_at",
+    "unanimous",
+    "unit_status",
+    "segment",
+    "unit_code",
+    "unit_party",
+)
+
+
+def consensus_rows(*, study: Study) -> Iterator[tuple[Any, ...]]:
+    """The consensus layer: one row per consensus coding, and one per unit settled as "none"."""
+    from negotiations.models import ConsensusUnit
+
+    units = (
+        ConsensusUnit.objects.filter(study=study, status="settled")
+        .select_related(
+            "source__negotiation",
+            "source__phase",
+            "source__speaker_party",
+            "segment",
+            "code",
+            "party",
+            "decided_by",
+        )
+        .prefetch_related("consensus_codings__code", "consensus_codings__demonstrating_party")
+        .order_by("source__date", "source_id", "segment__index", "code_id", "party_id")
+    )
+    for unit in units.iterator(chunk_size=500):
+        source = unit.source
+        head = (
+            f"consensus-{unit.pk}",
+            study.slug,
+            source.negotiation.name,
+            source.phase.name if source.phase_id else "",
+            source.pk,
+            source.title,
+            source.date,
+            source.speaker,
+            source.speaker_party.code if source.speaker_party_id else "",
+            source.source_type,
+        )
+        tail = (
+            unit.decision,
+            unit.rationale,
+            unit.decided_by.username if unit.decided_by_id else "",
+            unit.decided_at,
+            "yes" if unit.unanimous else "no",
+            unit.status,
+            unit.segment.index,
+            unit.code.name,
+            unit.party.code,
+        )
+        codings = list(unit.consensus_codings.all())
+        if not codings:
+            yield (*head, unit.code.name, "none", unit.party.code, "", "", "", "", *tail)
+        for c in codings:
+            yield (
+                *head,
+                c.code.name,
+                c.stance,
+                c.demonstrating_party.code,
+                c.strength,
+                c.start,
+                c.end,
+                c.quote,
+                *tail,
+            )

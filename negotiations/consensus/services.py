@@ -1,4 +1,6 @@
-"""consensus.services (from services)."""
+"""Writes to the consensus layer: units synchronised from the coders' work, decisions, reopening.
+
+Coder layers are never rewritten here; each decision locks its unit row and checks its version."""
 
 from __future__ import annotations
 

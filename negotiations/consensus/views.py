@@ -1,4 +1,4 @@
-"""consensus.views (from views)."""
+"""Review pages: the queue, a unit's lanes and decision, history and coders vs consensus."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from negotiations.coding.highlight import Span, render_text_html
 from negotiations.consensus import selectors, services
 from negotiations.consensus.charts import drift_chart
 from negotiations.consensus.forms import ConsensusDecisionForm, ConsensusFilterForm
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.http import HtmxHttpRequest, csv_response, error_text
 from negotiations.models import (
@@ -231,5 +230,5 @@ def export_consensus(request: HtmxHttpRequest, slug: str) -> StreamingHttpRespon
     stamp = timezone.now().strftime("%Y%m%d")
     return csv_response(
         f"{study.slug}-consensus-{stamp}.csv",
-        csv_lines(export_selectors.CONSENSUS_COLUMNS, export_selectors.consensus_rows(study=study)),
+        csv_lines(selectors.CONSENSUS_COLUMNS, selectors.consensus_rows(study=study)),
     )

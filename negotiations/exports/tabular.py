@@ -1,4 +1,4 @@
-"""exports.tabular (from exports)."""
+"""Writing tables safely: formula neutralisation of text cells and CSV lines for streaming."""
 
 from __future__ import annotations
 

@@ -8,6 +8,4 @@ study = "studies/<slug:slug>/"
 
 urlpatterns = [
     path(study + "exports/", views.exports_page, name="exports"),
-    path(study + "exports/sources.csv", views.export_sources, name="export_sources"),
-    path(study + "exports/codings.csv", views.export_codings, name="export_codings"),
 ]

@@ -1,4 +1,4 @@
-"""reliability.charts (from views)."""
+"""Geometry of the reliability page's pictures: the alpha dot plot and the kappa heat map."""
 
 from __future__ import annotations
 

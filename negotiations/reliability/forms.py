@@ -1,4 +1,4 @@
-"""reliability.forms (from forms)."""
+"""The filter form of the reliability report (scope, unit, level, coders)."""
 
 from __future__ import annotations
 

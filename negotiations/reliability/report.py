@@ -10,7 +10,7 @@ The statistics themselves live in `agreement.py`.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -399,3 +399,53 @@ def matrix_csv_rows(
                 cells.append(str(NET_CATEGORIES[NET_EVIDENCE[v]]))
         key = f"s{table.source[u]}-{'all' if table.segment[u] < 0 else table.segment[u]}"
         yield [f"{key}-c{table.code[u]}-p{table.party[u]}", *cells]
+
+
+RELIABILITY_COLUMNS = (
+    "element",
+    "unit",
+    "level",
+    "n_units",
+    "n_pairable_units",
+    "n_coders",
+    "krippendorff_alpha",
+    "alpha_ci95_low",
+    "alpha_ci95_high",
+    "gwet_ac1",
+    "fleiss_kappa",
+    "percent_agreement",
+    "verdict",
+    "undefined",
+)
+
+
+def reliability_rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """One CSV row per element and one for all elements, from a reliability report."""
+    for row in [*report["rows"], report["overall"]]:
+        ci = row.get("alpha_ci95") or [None, None]
+        undefined = "; ".join(
+            f"{name}: {reason}"
+            for name, reason in (
+                ("alpha", row.get("alpha_undefined")),
+                ("ac1", row["ac1"]["undefined"]),
+                ("fleiss", row["fleiss"]["undefined"]),
+                ("percent_agreement", row["percent_agreement"]["undefined"]),
+            )
+            if reason
+        )
+        yield (
+            row["element"],
+            report.get("unit", "segment"),
+            report["level"],
+            row["n_units"],
+            row["n_pairable_units"],
+            row["n_coders"],
+            row["alpha"],
+            ci[0],
+            ci[1],
+            row["ac1"]["value"],
+            row["fleiss"]["value"],
+            row["percent_agreement"]["value"],
+            row["verdict"],
+            undefined,
+        )

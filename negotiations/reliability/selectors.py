@@ -1,4 +1,4 @@
-"""reliability.selectors (from selectors, views)."""
+"""Reads behind the reliability report: sources, segments and submitted codings as plain inputs."""
 
 from __future__ import annotations
 

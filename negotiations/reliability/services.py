@@ -1,4 +1,4 @@
-"""reliability.services (from services)."""
+"""The reliability report of a study, computed from its inputs and cached per study version."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""reliability.views (from views)."""
+"""The reliability report page, its unit x coder matrix download and the compare view."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.http import HtmxHttpRequest, csv_response
 from negotiations.models import (
@@ -21,6 +20,7 @@ from negotiations.models import (
 from negotiations.reliability import selectors, services
 from negotiations.reliability.charts import alpha_chart, heat_matrix
 from negotiations.reliability.forms import ReliabilityFilterForm
+from negotiations.reliability.report import RELIABILITY_COLUMNS, reliability_rows
 
 
 def _pair(request: HtmxHttpRequest) -> tuple[int, int] | None:
@@ -45,9 +45,7 @@ def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if report is not None and request.GET.get("format") == "csv":
         return csv_response(
             f"{study.slug}-reliability.csv",
-            csv_lines(
-                export_selectors.RELIABILITY_COLUMNS, export_selectors.reliability_rows(report)
-            ),
+            csv_lines(RELIABILITY_COLUMNS, reliability_rows(report)),
         )
     query = request.GET.copy()
     for key in ("compute", "format"):

@@ -1,4 +1,4 @@
-"""sources.forms (from forms)."""
+"""Forms for sources: metadata, text, upload and bulk import."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from negotiations.form_helpers import DateInput, StudyObjectsMixin
-from negotiations.models import (
-    Source,
-    Study,
-)
-from negotiations.sources import services
+from negotiations.models import Negotiation, Party, Phase, Source, SourceType, Study
+from negotiations.sources import selectors, services
 
 
 class SourceMetadataForm(StudyObjectsMixin, forms.ModelForm):
@@ -92,3 +89,51 @@ class SourceImportForm(forms.Form):
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise ValidationError("Upload a .csv or .xlsx file.")
         return upload
+
+
+class SourceFilterForm(StudyObjectsMixin, forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    negotiation = forms.ModelChoiceField(queryset=Negotiation.objects.none(), required=False)
+    phase = forms.ModelChoiceField(queryset=Phase.objects.none(), required=False)
+    party = forms.ModelChoiceField(
+        queryset=Party.objects.none(), required=False, label="Speaking party"
+    )
+    source_type = forms.ChoiceField(
+        choices=[("", "Any type"), *SourceType.choices], required=False, label="Type"
+    )
+    date_from = forms.DateField(required=False, widget=DateInput(), label="From")
+    date_to = forms.DateField(required=False, widget=DateInput(), label="To")
+    sort = forms.ChoiceField(
+        choices=[
+            ("date", "Date, oldest first"),
+            ("-date", "Date, newest first"),
+            ("title", "Title"),
+            ("speaker", "Speaker"),
+            ("negotiation", "Negotiation"),
+            ("-created", "Recently added"),
+        ],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limit_to_study(study)
+        self.fields["negotiation"].empty_label = "Any negotiation"
+        self.fields["phase"].empty_label = "Any phase"
+        self.fields["party"].empty_label = "Any party"
+
+    def filters(self) -> selectors.SourceFilters:
+        if not self.is_valid():
+            return selectors.SourceFilters()
+        data = self.cleaned_data
+        sort = data.get("sort") or "date"
+        return selectors.SourceFilters(
+            negotiation=data["negotiation"].pk if data.get("negotiation") else None,
+            phase=data["phase"].pk if data.get("phase") else None,
+            party=data["party"].pk if data.get("party") else None,
+            source_type=data.get("source_type") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            q=data.get("q") or "",
+            sort=sort if sort in selectors.SOURCE_SORTS else "date",
+        )

@@ -20,7 +20,6 @@ from django.core.validators import URLValidator
 from django.utils.text import slugify
 from import_export import fields, resources, widgets
 
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import unneutralise
 from negotiations.models import (
     Code,
@@ -35,9 +34,10 @@ from negotiations.models import (
     SourceType,
     Study,
 )
+from negotiations.sources import selectors
 from negotiations.sources.text import normalise_text, split_sentences
 
-IMPORT_COLUMNS = tuple(c for c in export_selectors.SOURCE_COLUMNS if c != "source_id")
+IMPORT_COLUMNS = tuple(c for c in selectors.SOURCE_COLUMNS if c != "source_id")
 
 
 REQUIRED_COLUMNS = ("negotiation", "title", "text")

@@ -1,9 +1,11 @@
-"""sources.selectors (from selectors)."""
+"""Reads of sources: the filtered, sorted list, one source, its newer version, an import."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
@@ -87,3 +89,42 @@ def source_newer_version(*, source: Source) -> Source | None:
 
 def source_import_get(*, study: Study, import_id: int) -> SourceImport:
     return SourceImport.objects.get(study=study, pk=import_id)
+
+
+SOURCE_COLUMNS = (
+    "source_id",
+    "negotiation",
+    "phase",
+    "title",
+    "date",
+    "speaker",
+    "speaker_party",
+    "source_type",
+    "citation",
+    "url",
+    "language",
+    "text",
+)
+
+
+def source_rows(*, study: Study) -> Iterator[tuple[Any, ...]]:
+    sources = (
+        Source.objects.filter(study=study)
+        .order_by("date", "pk")
+        .values_list(
+            "pk",
+            "negotiation__name",
+            "phase__name",
+            "title",
+            "date",
+            "speaker",
+            "speaker_party__code",
+            "source_type",
+            "citation",
+            "url",
+            "language",
+            "text",
+        )
+    )
+    # Texts can be long: fetch a few hundred at a time so memory stays flat.
+    yield from sources.iterator(chunk_size=200)

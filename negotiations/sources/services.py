@@ -1,4 +1,7 @@
-"""sources.services (from services)."""
+"""Writes of sources: creation with segmentation, metadata, text corrections and bulk import.
+
+Services take keyword-only arguments, validate with `full_clean()` and run in one transaction, so a
+failure leaves nothing half-saved. A coded text never changes."""
 
 from __future__ import annotations
 

@@ -19,4 +19,5 @@ urlpatterns = [
     path(study + "sources/<int:source_id>/edit/", views.source_edit, name="source_edit"),
     path(study + "sources/<int:source_id>/text/", views.source_text, name="source_text"),
     path(study + "sources/<int:source_id>/delete/", views.source_delete, name="source_delete"),
+    path(study + "exports/sources.csv", views.export_sources, name="export_sources"),
 ]

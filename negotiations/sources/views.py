@@ -1,4 +1,4 @@
-"""sources.views (from views)."""
+"""Source pages: the list, one source, create or upload, edit, text correction and import."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from django.core.paginator import Paginator
 from django.http import (
     Http404,
     HttpResponse,
+    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from negotiations.access import MANAGERS, study_for_member
-from negotiations.form_helpers import SourceFilterForm
-from negotiations.http import HtmxHttpRequest, form_errors
+from negotiations.exports.tabular import csv_lines
+from negotiations.http import HtmxHttpRequest, csv_response, form_errors
 from negotiations.models import (
     ImportStatus,
     Source,
@@ -26,6 +28,7 @@ from negotiations.sources import selectors, services
 from negotiations.sources.extract import ExtractionError, extract_text
 from negotiations.sources.forms import (
     SourceCreateForm,
+    SourceFilterForm,
     SourceImportForm,
     SourceMetadataForm,
     SourceTextForm,
@@ -236,3 +239,13 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
         )
     context = {"study": study, "membership": membership, "staged": staged, "report": report}
     return render(request, "negotiations/sources/source_import_preview.html", context)
+
+
+@require_GET
+def export_sources(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    study, _ = study_for_member(request, slug)
+    stamp = timezone.now().strftime("%Y%m%d")
+    return csv_response(
+        f"{study.slug}-sources-{stamp}.csv",
+        csv_lines(selectors.SOURCE_COLUMNS, selectors.source_rows(study=study)),
+    )

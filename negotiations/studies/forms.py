@@ -1,4 +1,4 @@
-"""studies.forms (from forms)."""
+"""Forms for a study, its members, parties, negotiations, phases and key events."""
 
 from __future__ import annotations
 

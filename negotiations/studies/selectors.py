@@ -1,4 +1,4 @@
-"""studies.selectors (from selectors)."""
+"""Reads of a study's structure: memberships, parties, negotiations and phases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""studies.services (from services)."""
+"""Writes of a study's structure: the study, members and roles, parties, negotiations, phases,
+events.
+
+Services take keyword-only arguments, validate with `full_clean()` and run in one transaction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""studies.views (from views)."""
+"""Study pages: home, create, overview, settings, members, parties, negotiations and phases."""
 
 from __future__ import annotations
 

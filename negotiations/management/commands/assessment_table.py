@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from negotiations.assessments import selectors as assessment_selectors
 from negotiations.consensus import services as consensus_services
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.models import Study
 
@@ -27,12 +26,12 @@ class Command(BaseCommand):
         data = assessment_selectors.assessment(study=study)
         if options["format"] == "json":
             rows = [
-                dict(zip(export_selectors.ASSESSMENT_COLUMNS, row, strict=True))
-                for row in export_selectors.assessment_rows(data)
+                dict(zip(assessment_selectors.ASSESSMENT_COLUMNS, row, strict=True))
+                for row in assessment_selectors.assessment_rows(data)
             ]
             self.stdout.write(json.dumps({"study": study.slug, "rows": rows}, indent=2))
             return
         for line in csv_lines(
-            export_selectors.ASSESSMENT_COLUMNS, export_selectors.assessment_rows(data)
+            assessment_selectors.ASSESSMENT_COLUMNS, assessment_selectors.assessment_rows(data)
         ):
             self.stdout.write(line, ending="")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from negotiations.exports import selectors as export_selectors
+from negotiations.coding import selectors as coding_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
@@ -21,8 +21,8 @@ class Command(BaseCommand):
         study = study_or_error(str(options["study"]))
         codings = Coding.objects.filter(source__study=study)
         lines = csv_lines(
-            export_selectors.CODING_COLUMNS,
-            export_selectors.coding_rows(codings=codings, study=study),
+            coding_selectors.CODING_COLUMNS,
+            coding_selectors.coding_rows(codings=codings, study=study),
         )
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
+from negotiations.consensus import selectors as consensus_selectors
 from negotiations.consensus import services as consensus_services
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         study = study_or_error(str(options["study"]))
         consensus_services.consensus_sync(study=study)
         lines = csv_lines(
-            export_selectors.CONSENSUS_COLUMNS, export_selectors.consensus_rows(study=study)
+            consensus_selectors.CONSENSUS_COLUMNS, consensus_selectors.consensus_rows(study=study)
         )
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)

@@ -1,6 +1,5 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
@@ -8,6 +7,7 @@ from negotiations.management.commands._export import (
     study_or_error,
     write_lines,
 )
+from negotiations.sources import selectors as source_selectors
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         study = study_or_error(str(options["study"]))
         lines = csv_lines(
-            export_selectors.SOURCE_COLUMNS, export_selectors.source_rows(study=study)
+            source_selectors.SOURCE_COLUMNS, source_selectors.source_rows(study=study)
         )
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)

@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from negotiations.exports import selectors as export_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.models import Study
+from negotiations.reliability import report as reliability_report
 from negotiations.reliability import selectors as reliability_selectors
 from negotiations.reliability import services as reliability_services
 
@@ -30,12 +30,12 @@ class Command(BaseCommand):
         report = reliability_services.reliability_report(study=study, filters=filters)
         if options["format"] == "csv":
             for line in csv_lines(
-                export_selectors.RELIABILITY_COLUMNS, export_selectors.reliability_rows(report)
+                reliability_report.RELIABILITY_COLUMNS, reliability_report.reliability_rows(report)
             ):
                 self.stdout.write(line, ending="")
             return
         table = [
-            dict(zip(export_selectors.RELIABILITY_COLUMNS, row, strict=True))
-            for row in export_selectors.reliability_rows(report)
+            dict(zip(reliability_report.RELIABILITY_COLUMNS, row, strict=True))
+            for row in reliability_report.reliability_rows(report)
         ]
         self.stdout.write(json.dumps({"study": study.slug, "rows": table}, indent=2))
