@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def drift_chart(figures: dict) -> dict:
-    """Geometry of an SVG line chart: each coder's percent agreement with the consensus by month."""
+    """Geometry of an SVG line chart: each coder's kappa with the consensus by month."""
     months = figures["months"]
     width, left, right, top, bottom = 640, 50, 120, 20, 40
     height = 240

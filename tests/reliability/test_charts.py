@@ -1,0 +1,63 @@
+"""The reliability pictures from plain report data, without Django."""
+
+from __future__ import annotations
+
+import pytest
+
+from negotiations.reliability.charts import alpha_chart, heat_class, heat_matrix
+
+
+def report(rows, overall):
+    return {"rows": rows, "overall": overall}
+
+
+def row(element, alpha, ci=None, verdict="reliable"):
+    return {"element": element, "alpha": alpha, "alpha_ci95": ci, "verdict": verdict}
+
+
+@pytest.mark.parametrize(
+    ("value", "css"),
+    [(None, "heat-none"), (-0.4, "heat-0"), (0.0, "heat-0"), (0.46, "heat-5"), (1.0, "heat-10")],
+)
+def test_heat_class_bins_and_clamps(value, css):
+    assert heat_class(value) == css
+
+
+def test_alpha_chart_places_alpha_and_interval_on_the_axis():
+    chart = alpha_chart(report([row("ZOPA", 0.8, (0.6, 1.0))], row("All elements", -0.2)))
+    zopa, overall = chart["items"]
+    # The axis runs from -0.2 (x = 170) to 1.0 (x = 620) over 450 pixels.
+    assert chart["axis_x1"] == 170 and chart["axis_x2"] == 620
+    assert zopa["x"] == 545.0 and zopa["value"] == "0.800"
+    assert (zopa["x1"], zopa["x2"]) == (470.0, 620.0)
+    assert overall["x"] == 170.0
+    assert chart["reliable_x"] == 545.0
+    assert chart["tentative_x"] == round(170 + (0.667 + 0.2) / 1.2 * 450, 1)
+    assert overall["y"] - zopa["y"] == 26
+
+
+def test_alpha_chart_leaves_undefined_alpha_unplotted_and_clamps_outliers():
+    chart = alpha_chart(report([row("ZOPA", None, verdict="undefined")], row("All", -0.9)))
+    undefined, overall = chart["items"]
+    assert "x" not in undefined and undefined["verdict"] == "undefined"
+    assert overall["x"] == 170.0
+
+
+def test_heat_matrix_is_symmetric_in_layout_with_undefined_cells_named():
+    pairwise = {
+        "coders": ["ann", "bo"],
+        "cells": {
+            "ann|bo": {"kappa": 0.5, "n_units": 12},
+            "bo|ann": {"kappa": None, "undefined": "no variation"},
+        },
+    }
+    matrix = heat_matrix({"pairwise": pairwise})
+    first, second = matrix["rows"]
+    assert first["cells"][0]["css"] == "heat-self"
+    assert first["cells"][1] == {
+        "text": "0.50",
+        "css": "heat-5",
+        "title": "ann and bo: kappa 0.500 on 12 units",
+    }
+    assert second["cells"][0]["text"] == "n/a"
+    assert second["cells"][0]["title"] == "bo and ann: no variation"
