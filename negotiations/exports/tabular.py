@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -11,9 +12,21 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> str:
-    """The cell as text, prefixed with an apostrophe when a spreadsheet would run it."""
+    """The cell as text, prefixed with an apostrophe when a spreadsheet would run it.
+
+    Numbers are written as numbers (a negative alpha stays ``-0.12``, which R, Stata and pandas
+    read as a number and no spreadsheet runs as a formula); only text is neutralised. A float is
+    written with ``repr``, the shortest text that reads back as the same float, so a figure
+    recomputed from a download matches the page exactly. NaN is written as an empty cell.
+    """
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, date):
@@ -45,7 +58,9 @@ class _Echo:
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """CSV lines of a table, every cell neutralised, the header too: a column may be named by a
+    user, as the coder columns of the unit x coder matrix are."""
     writer = csv.writer(_Echo(), lineterminator="\n")
-    yield writer.writerow(header)
+    yield writer.writerow([neutralise(h) for h in header])
     for row in rows:
         yield writer.writerow([neutralise(v) for v in row])
