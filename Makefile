@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
 	then echo $$p; break; fi; done)
 
-.PHONY: help env dev-env demo test lint format serve migrate bench clean
+.PHONY: help env dev-env demo test lint format serve migrate bench mutate clean
 
 help:
 	@echo "make demo    set up, migrate, load the demo study and serve it on http://$(HOST):$(PORT)"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint    ruff check and format check"
 	@echo "make serve   gunicorn with production settings (static files by whitenoise)"
 	@echo "make bench   run the benchmarks in benchmarks/"
+	@echo "make mutate  mutation testing of the pure modules and access checks (docs/testing.md)"
 
 $(VENV)/.python-ok:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -76,5 +77,11 @@ serve: env .secret_key
 bench: dev-env
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+# Mutation testing: configured in pyproject.toml ([tool.mutmut]); results in mutants/.
+mutate: dev-env
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache mutants

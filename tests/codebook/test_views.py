@@ -20,7 +20,9 @@ HTMX = {"HX-Request": "true"}
 def test_codebook_page_and_partial(clients, members):
     url = reverse("negotiations:codebook", args=[members.study.slug])
     html = clients["coder"].get(url).content.decode()
-    assert "Understanding of interests" in html or "ZOPA" in html
+    assert "ZOPA" in html
+    assert "Understanding of interests" in html
+    assert "understands the other side&#x27;s core interests" in html
     assert "When to use" in html
     assert "New code" not in html  # coders cannot edit
     partial = clients["coder"].get(url, headers=HTMX).content.decode()

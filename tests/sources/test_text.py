@@ -163,6 +163,7 @@ class TestSplitSentences:
     def test_a_newline_always_ends_a_sentence(self, text: str):
         assert all("\n" not in sentence for sentence in sentences(text))
 
+    @pytest.mark.timing
     def test_is_fast_on_two_million_characters(self):
         paragraph = (
             'Mr. Kim told the U.S. envoy on Jan. 5 that growth was 3.5 percent. "We agree," '
@@ -186,6 +187,7 @@ class TestSplitSentences:
             "\n \n" * 300_000,
         ],
     )
+    @pytest.mark.timing
     def test_pathological_input_stays_linear(self, text: str):
         started = time.perf_counter()
         split_sentences(text)
