@@ -474,15 +474,13 @@ def block_disagreements(
 
     unit_lengths = np.concatenate([e - s for s, e, _ in placed]).astype(np.float64)
     unit_blocks = np.concatenate([b for _, _, b in placed])
-    n_units = np.bincount(unit_blocks, minlength=n_blocks).astype(np.float64)
-    cubic = np.bincount(
+    n_units = _sum_by(unit_blocks, None, minlength=n_blocks)
+    cubic = _sum_by(
         unit_blocks,
         weights=unit_lengths * (unit_lengths - 1) * (2 * unit_lengths - 1) / 3,
         minlength=n_blocks,
     )
-    squares = np.bincount(
-        unit_blocks, weights=unit_lengths * (unit_lengths - 1), minlength=n_blocks
-    )
+    squares = _sum_by(unit_blocks, weights=unit_lengths * (unit_lengths - 1), minlength=n_blocks)
 
     # Gaps of each coder, cut at the block boundaries by zero-length marks at both ends of
     # every block.
@@ -508,7 +506,7 @@ def block_disagreements(
     first = np.searchsorted(gap_keys, unit_keys, side="left")
     last = np.searchsorted(gap_keys, (unit_blocks + 1) * stride, side="left")
     gap_term = (cumulative[last] - cumulative[first]) - (unit_lengths - 1) * (last - first)
-    numerator = (n_units - 1) * cubic + np.bincount(
+    numerator = (n_units - 1) * cubic + _sum_by(
         unit_blocks, weights=unit_lengths * unit_lengths * gap_term, minlength=n_blocks
     )
     total = n_coders * lengths
@@ -516,6 +514,11 @@ def block_disagreements(
     with np.errstate(divide="ignore", invalid="ignore"):
         d_e = np.where(n_units > 0, 2 * numerator / (lengths * denominator), 0.0)
     return d_o, d_e, n_units
+
+
+def _sum_by(blocks: np.ndarray, weights: np.ndarray | None, minlength: int) -> np.ndarray:
+    """Sums (or counts) per block as float64, also when there is nothing to sum."""
+    return np.bincount(blocks, weights=weights, minlength=minlength).astype(np.float64)
 
 
 def _pair_blocks(
@@ -534,14 +537,14 @@ def _pair_blocks(
     b_index = lo[a_index] + np.arange(n_pairs) - np.repeat(np.cumsum(counts) - counts, counts)
     start_diff = (a_starts[a_index] - b_starts[b_index]).astype(np.float64)
     end_diff = (a_ends[a_index] - b_ends[b_index]).astype(np.float64)
-    total = np.bincount(a_blocks[a_index], weights=start_diff**2 + end_diff**2, minlength=n_blocks)
+    total = _sum_by(a_blocks[a_index], weights=start_diff**2 + end_diff**2, minlength=n_blocks)
     a_alone = counts == 0
     a_lengths = (a_ends[a_alone] - a_starts[a_alone]).astype(np.float64)
-    total += np.bincount(a_blocks[a_alone], weights=a_lengths**2, minlength=n_blocks)
+    total += _sum_by(a_blocks[a_alone], weights=a_lengths**2, minlength=n_blocks)
     b_alone = np.ones(len(b_starts), dtype=bool)
     b_alone[b_index] = False
     b_lengths = (b_ends[b_alone] - b_starts[b_alone]).astype(np.float64)
-    total += np.bincount(b_blocks[b_alone], weights=b_lengths**2, minlength=n_blocks)
+    total += _sum_by(b_blocks[b_alone], weights=b_lengths**2, minlength=n_blocks)
     return total
 
 
