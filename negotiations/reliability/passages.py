@@ -404,10 +404,14 @@ def bootstrap_disagreements(
     # Per resample the rebuild holds every unit and one entry per (drawn source, category).
     per_resample = max(1, sum(len(c.key) for c in per_coder), n_sources * n_categories)
     chunk = max(1, _BOOTSTRAP_UNITS_PER_CHUNK // per_resample)
+    # Where each (source, category) begins in each coder's units; the same for every resample.
+    pointers = [np.searchsorted(c.key, np.arange(n_sources * n_categories + 1)) for c in per_coder]
     parts = []
     for first in range(0, n_resamples, chunk):
         parts.append(
-            _chunk_disagreements(per_coder, lengths, n_categories, draws[first : first + chunk])
+            _chunk_disagreements(
+                per_coder, pointers, lengths, n_categories, draws[first : first + chunk]
+            )
         )
     observed = np.concatenate([p[0] for p in parts])
     expected = np.concatenate([p[1] for p in parts])
@@ -416,7 +420,11 @@ def bootstrap_disagreements(
 
 
 def _chunk_disagreements(
-    per_coder: Sequence[CoderUnits], lengths: np.ndarray, n_categories: int, draws: np.ndarray
+    per_coder: Sequence[CoderUnits],
+    pointers: Sequence[np.ndarray],
+    lengths: np.ndarray,
+    n_categories: int,
+    draws: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_resamples, n_sources = draws.shape
     # Position of each drawn source in its resample's continuum.
@@ -433,11 +441,11 @@ def _chunk_disagreements(
         offsets[:, None, :], (n_resamples, n_categories, n_sources)
     ).reshape(-1)
     coder_blocks = []
-    for units in per_coder:
-        pointers = np.searchsorted(units.key, np.arange(n_sources * n_categories + 1))
-        counts = pointers[keys + 1] - pointers[keys]
+    for units, pointer in zip(per_coder, pointers, strict=True):
+        begins = pointer[keys]
+        counts = pointer[keys + 1] - begins
         total = int(counts.sum())
-        index = np.repeat(pointers[keys] - np.cumsum(counts) + counts, counts) + np.arange(total)
+        index = np.repeat(begins - np.cumsum(counts) + counts, counts) + np.arange(total)
         shift = np.repeat(key_shifts, counts)
         coder_blocks.append(
             (units.start[index] + shift, units.end[index] + shift, np.repeat(key_blocks, counts))
