@@ -42,6 +42,13 @@ SENTENCES = [
 ]
 
 
+# The passages (unitizing) unit, with stance and with stance x party categories.
+PASSAGE_QUERIES = (
+    "unit=passage&compute=1",
+    "unit=passage&categories=stance_party&compute=1",
+)
+
+
 def big_study() -> Study:
     rng = random.Random(1)
     owner = User.objects.create_user("bench-owner", password="x")
@@ -115,10 +122,10 @@ def big_study() -> Study:
     return study
 
 
-def measure(study: Study, username: str) -> None:
+def measure(study: Study, username: str, query: str = "compute=1") -> None:
     client = Client()
     client.force_login(User.objects.get(username=username))
-    url = f"/studies/{study.slug}/reliability/?compute=1"
+    url = f"/studies/{study.slug}/reliability/?{query}"
     computed = []
     for _ in range(3):
         ReportCache.objects.filter(study=study).delete()
@@ -130,7 +137,7 @@ def measure(study: Study, username: str) -> None:
         assert response.status_code == 200
     cached_queries, cached_seconds, _ = time_page(client, url, repeats=5)
     print(
-        f"{study.slug}: computed {statistics.median(computed) * 1000:.0f} ms "
+        f"{study.slug} ({query}): computed {statistics.median(computed) * 1000:.0f} ms "
         f"({n_queries} queries); cached {cached_seconds * 1000:.0f} ms ({cached_queries} queries)"
     )
 
@@ -138,8 +145,14 @@ def measure(study: Study, username: str) -> None:
 def main() -> None:
     with test_database():
         load_demo()
-        measure(Study.objects.get(slug="demo"), "supervisor")
-        measure(big_study(), "bench-owner")
+        demo = Study.objects.get(slug="demo")
+        measure(demo, "supervisor")
+        for query in PASSAGE_QUERIES:
+            measure(demo, "supervisor", query)
+        big = big_study()
+        measure(big, "bench-owner")
+        for query in PASSAGE_QUERIES:
+            measure(big, "bench-owner", query)
 
 
 if __name__ == "__main__":

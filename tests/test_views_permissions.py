@@ -53,6 +53,12 @@ READ_PAGES = [
     ("export_codings", ()),
 ]
 
+# Pages (GET) for readers, supervisors and owners (results, not coders' work in progress).
+RESULT_PAGES = [
+    ("reliability", ()),
+    ("reliability_passages", ()),
+]
+
 # Pages (GET) only owners and supervisors may open.
 MANAGE_PAGES = [
     ("study_settings", ()),
@@ -112,6 +118,19 @@ def expected_manage(role: str) -> set[int]:
 def test_read_pages(clients, objects, role, name, keys):
     response = clients[role].get(url(name, objects, *keys))
     assert response.status_code == expected_read(role)
+    if role == "anonymous":
+        assert response["Location"].startswith(reverse("login"))
+
+
+def expected_result(role: str) -> int:
+    return {"anonymous": 302, "outsider": 404, "coder": 403}.get(role, 200)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "keys"), RESULT_PAGES)
+def test_result_pages(clients, objects, role, name, keys):
+    response = clients[role].get(url(name, objects, *keys))
+    assert response.status_code == expected_result(role)
     if role == "anonymous":
         assert response["Location"].startswith(reverse("login"))
 

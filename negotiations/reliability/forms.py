@@ -19,12 +19,25 @@ class ReliabilityFilterForm(ScopeFilterForm):
         help_text="None ticked: every coder.",
     )
     unit = forms.ChoiceField(
-        choices=[("segment", "Sentence"), ("source", "Source")], required=False, label="Unit"
+        choices=[
+            ("segment", "Sentence"),
+            ("source", "Source"),
+            ("passage", "Passages (unitizing)"),
+        ],
+        required=False,
+        label="Unit",
     )
     level = forms.ChoiceField(
         choices=[("nominal", "Nominal"), ("ordinal", "Ordinal"), ("interval", "Interval")],
         required=False,
         label="Level of measurement",
+    )
+
+    categories = forms.ChoiceField(
+        choices=[("stance", "Stance"), ("stance_party", "Stance and party")],
+        required=False,
+        label="Passage categories",
+        help_text="For passages (unitizing): compare stances, or stance and party together.",
     )
 
     def filters(self) -> selectors.ReliabilityFilters:
@@ -36,4 +49,5 @@ class ReliabilityFilterForm(ScopeFilterForm):
             coders=tuple(sorted(m.user_id for m in data.get("coders") or [])),
             unit=data.get("unit") or "segment",
             level=data.get("level") or "nominal",
+            categories=data.get("categories") or "stance",
         )

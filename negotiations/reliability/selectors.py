@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models.functions import Length
+
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.models import (
     Assignment,
@@ -17,6 +19,7 @@ from negotiations.models import (
     Source,
     Study,
 )
+from negotiations.reliability import passages
 from negotiations.reliability.report import CodingInput, SourceInput
 
 
@@ -67,6 +70,8 @@ class ReliabilityFilters:
     coders: tuple[int, ...] = ()
     unit: str = "segment"
     level: str = "nominal"
+    # Categories of the passages (unitizing) unit: "stance" or "stance_party".
+    categories: str = "stance"
 
     def key(self) -> str:
         return (
@@ -168,4 +173,59 @@ def reliability_inputs(*, study: Study, filters: ReliabilityFilters) -> Reliabil
         coder_names=coder_names,
         coder_ids=sorted(coder_names, key=lambda c: coder_names[c]),
         codebook_version=last_version,
+    )
+
+
+def passage_inputs(*, study: Study, filters: ReliabilityFilters) -> passages.PassageInput:
+    """The continuum of double-coded sources and their submitted codings, as plain data.
+
+    Five queries whatever the number of codings: submissions, source lengths (counted in the
+    database, texts are not loaded), codes, parties and the codings as tuples.
+    """
+    sources = Source.objects.filter(study=study)
+    if filters.negotiation:
+        sources = sources.filter(negotiation_id=filters.negotiation)
+    if filters.phase:
+        sources = sources.filter(phase_id=filters.phase)
+    submitted_rows = Assignment.objects.filter(
+        source__in=sources, status=AssignmentStatus.SUBMITTED
+    ).values_list("source_id", "coder_id", "coder__username")
+    if filters.coders:
+        submitted_rows = submitted_rows.filter(coder_id__in=filters.coders)
+    submitted: dict[int, list[int]] = {}
+    coder_names: dict[int, str] = {}
+    for source_id, coder_id, username in submitted_rows:
+        submitted.setdefault(source_id, []).append(coder_id)
+        coder_names[coder_id] = username
+    coders = passages.counted_coders(submitted, filters.coders)
+    coders = tuple(sorted(coders, key=lambda c: coder_names.get(c, str(c))))
+    source_ids, left_out = passages.continuum_source_ids(submitted, coders)
+    lengths = dict(
+        Source.objects.filter(pk__in=source_ids)
+        .annotate(text_length=Length("text"))
+        .values_list("pk", "text_length")
+    )
+    continuum = passages.build_continuum(lengths, coders, left_out)
+    codes = list(codebook_selectors.active_code_list(study=study).values_list("pk", "name"))
+    if filters.code:
+        codes = [c for c in codes if c[0] == filters.code]
+    coding_rows = Coding.objects.filter(
+        source_id__in=source_ids, coder_id__in=coders, code_id__in=[pk for pk, _ in codes]
+    )
+    if filters.party:
+        coding_rows = coding_rows.filter(demonstrating_party_id=filters.party)
+    codings = [
+        CodingInput(*row)
+        for row in coding_rows.values_list(
+            "source_id", "coder_id", "code_id", "demonstrating_party_id", "start", "end", "stance"
+        )
+    ]
+    mode = filters.categories if filters.categories in passages.CATEGORY_MODES else "stance"
+    return passages.PassageInput(
+        continuum=continuum,
+        codings=codings,
+        codes=codes,
+        parties=dict(Party.objects.filter(study=study).values_list("pk", "code")),
+        coder_names={c: coder_names[c] for c in coders if c in coder_names},
+        mode=mode,
     )

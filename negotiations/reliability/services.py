@@ -11,8 +11,8 @@ from negotiations.models import (
     ReportCache,
     Study,
 )
+from negotiations.reliability import passages, selectors, unitizing
 from negotiations.reliability import report as reliability
-from negotiations.reliability import selectors
 
 
 def reliability_report(
@@ -105,3 +105,52 @@ def reliability_matrix_lines(*, study: Study, filters: Any) -> Any:
     rows = reliability.matrix_csv_rows(table, inputs.coder_names, filters.level)
     header = next(rows)
     return csv_lines(header, rows)
+
+
+def passage_report(
+    *, study: Study, filters: Any, use_cache: bool = True, compute: bool = True
+) -> dict[str, Any] | None:
+    """u-alpha of the passages per element, cached like the reliability report.
+
+    With `compute=False` it only looks in the cache and returns None when nothing fresh is there.
+    """
+    import time
+
+    version, key = _passage_cache_key(study, filters)
+    if use_cache:
+        cached = ReportCache.objects.filter(study=study, key=key, data_version=version).first()
+        if cached is not None:
+            return {**cached.payload, "cached": True, "seconds": cached.seconds}
+    if not compute:
+        return None
+    inputs = selectors.passage_inputs(study=study, filters=filters)
+    started = time.perf_counter()
+    payload = passages.passage_report(inputs)
+    seconds = time.perf_counter() - started
+    ReportCache.objects.update_or_create(
+        study=study,
+        key=key,
+        defaults={"data_version": version, "payload": payload, "seconds": seconds},
+    )
+    return {**payload, "cached": False, "seconds": seconds}
+
+
+def _passage_cache_key(study: Study, filters: Any) -> tuple[int, str]:
+    version, reliability_key = _reliability_cache_key(study, filters, None)
+    key = f"passages:{reliability_key}:{filters.categories}"
+    return version, hashlib.sha256(key.encode()).hexdigest()
+
+
+def passage_units_lines(*, study: Study, filters: Any, code_id: int | None) -> tuple[Any, int, str]:
+    """The units CSV of one element (or all, pooled), its continuum length L and a file name.
+
+    `manage.py unitizing_agreement FILE.csv --length L` on it gives the page's figures.
+    """
+    inputs = selectors.passage_inputs(study=study, filters=filters)
+    codes = dict(inputs.codes)
+    if code_id is not None and code_id not in codes:
+        code_id = None
+    units, coders = passages.element_units(inputs, code_id)
+    name = codes[code_id] if code_id is not None else "all-elements"
+    lines = csv_lines(unitizing.CSV_HEADER, passages.unit_rows(units, coders))
+    return lines, inputs.continuum.length, name

@@ -8,6 +8,9 @@ study = "studies/<slug:slug>/"
 
 urlpatterns = [
     path(study + "reliability/", views.reliability, name="reliability"),
+    path(
+        study + "reliability/passages.csv", views.reliability_passages, name="reliability_passages"
+    ),
     path(study + "reliability/units.csv", views.reliability_matrix, name="reliability_matrix"),
     path(study + "sources/<int:source_id>/compare/", views.source_compare, name="source_compare"),
 ]

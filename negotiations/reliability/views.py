@@ -8,6 +8,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
@@ -15,11 +16,14 @@ from negotiations.exports.tabular import csv_lines
 from negotiations.http import HtmxHttpRequest, csv_response
 from negotiations.models import (
     Coding,
+    Membership,
     Source,
+    Study,
 )
 from negotiations.reliability import selectors, services
 from negotiations.reliability.charts import alpha_chart, heat_matrix
 from negotiations.reliability.forms import ReliabilityFilterForm
+from negotiations.reliability.passages import PASSAGE_COLUMNS, passage_rows
 from negotiations.reliability.report import RELIABILITY_COLUMNS, reliability_rows
 
 
@@ -39,6 +43,8 @@ def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     filters = form.filters()
     pair = _pair(request)
     computing = request.htmx or request.GET.get("compute") == "1"
+    if filters.unit == "passage":
+        return _passage_results(request, study, membership, form, bool(computing))
     report = services.reliability_report(
         study=study, filters=filters, pair=pair, compute=bool(computing)
     )
@@ -71,6 +77,55 @@ def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if request.htmx:
         template += "#results"
     return render(request, template, context)
+
+
+def _passage_results(
+    request: HtmxHttpRequest,
+    study: Study,
+    membership: Membership,
+    form: ReliabilityFilterForm,
+    computing: bool,
+) -> HttpResponse:
+    """The reliability page for the passages (unitizing) unit: u-alpha per element."""
+    filters = form.filters()
+    passage_report = services.passage_report(study=study, filters=filters, compute=computing)
+    if passage_report is not None and request.GET.get("format") == "csv":
+        return csv_response(
+            f"{study.slug}-reliability-passages.csv",
+            csv_lines(PASSAGE_COLUMNS, passage_rows(passage_report)),
+        )
+    query = request.GET.copy()
+    for key in ("compute", "format"):
+        query.pop(key, None)
+    context = {
+        "study": study,
+        "membership": membership,
+        "form": form,
+        "report": None,
+        "passages": passage_report,
+        "query": query.urlencode(),
+    }
+    template = "negotiations/reliability/reliability.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+def reliability_passages(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    """The units of the passages (unitizing) report as coder,start,end,category, for one element
+    (`element`) or all elements pooled; the file name carries L for `unitizing_agreement`."""
+    study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
+    filters = ReliabilityFilterForm(request.GET or None, study=study).filters()
+    try:
+        code_id: int | None = int(request.GET["element"])
+    except (KeyError, ValueError):
+        code_id = None
+    lines, length, name = services.passage_units_lines(
+        study=study, filters=filters, code_id=code_id
+    )
+    slug_name = slugify(name) or "element"
+    return csv_response(f"{study.slug}-passages-{slug_name}-L{length}.csv", lines)
 
 
 @require_GET
