@@ -66,6 +66,7 @@ ERRORS: dict[int, Any] = {
     401: schemas.Error,
     403: schemas.Error,
     404: schemas.Error,
+    422: schemas.Error,
     429: schemas.Error,
 }
 CSV_ANSWER = {
