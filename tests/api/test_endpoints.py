@@ -134,9 +134,8 @@ def test_blind_coding_holds_through_the_api(corpus):
     c = corpus.codings
     coder_sees = {c["cora A"].pk, c["cody A"].pk, c["cody A2"].pk, c["cora B"].pk}
     assert _coding_ids(corpus, "coder") == coder_sees  # not cody's coding of B
-    csv_rows = list(
-        csv.DictReader(io.StringIO(body(api_get(corpus, "coder", "studies/test-study/codings.csv"))))
-    )
+    download = body(api_get(corpus, "coder", "studies/test-study/codings.csv"))
+    csv_rows = list(csv.DictReader(io.StringIO(download)))
     assert {int(r["coding_id"]) for r in csv_rows} == coder_sees
     assert _coding_ids(corpus, "coder", source=corpus.sources["B"].pk) == {c["cora B"].pk}
     # Readers, supervisors and owners see every layer.

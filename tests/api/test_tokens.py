@@ -106,9 +106,7 @@ def test_token_is_throttled_per_token_in_the_database(members):
     created = services.api_token_create(user=members.reader, name="busy")
     other = services.api_token_create(user=members.reader, name="other")
     ApiToken.objects.filter(pk=created.token.pk).update(rate_per_minute=3)
-    statuses = [
-        Client().get(STUDY, headers=bearer(created.secret)).status_code for _ in range(4)
-    ]
+    statuses = [Client().get(STUDY, headers=bearer(created.secret)).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     throttled = Client().get(STUDY, headers=bearer(created.secret))
     assert throttled.status_code == 429 and int(throttled["Retry-After"]) >= 1
