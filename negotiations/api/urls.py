@@ -9,6 +9,11 @@ from negotiations.api.endpoints import api
 urlpatterns = [
     path("account/api-tokens/", views.api_tokens, name="api_tokens"),
     path(
+        "studies/<slug:slug>/exports/replication-package/",
+        views.replication_package,
+        name="replication_package",
+    ),
+    path(
         "account/api-tokens/<int:token_id>/revoke/",
         views.api_token_revoke,
         name="api_token_revoke",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, time
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from negotiations.access import READERS_AND_MANAGERS, study_for_member
 from negotiations.api import selectors, services
 from negotiations.api.forms import ApiTokenForm
+from negotiations.api.replication import replication_package_write
 from negotiations.http import HtmxHttpRequest, form_errors
 from negotiations.models import ApiToken
 
@@ -62,3 +65,17 @@ def api_token_revoke(request: HtmxHttpRequest, token_id: int) -> HttpResponse:
         context = _context(request, ApiTokenForm(), None)
         return render(request, "negotiations/api/tokens.html#tokens", context)
     return redirect("negotiations:api_tokens")
+
+
+@require_GET
+def replication_package(request: HtmxHttpRequest, slug: str) -> FileResponse:
+    """The study's replication package as a zip (readers, supervisors, owners)."""
+    study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
+    # Spooled: small packages stay in memory, large ones go to a temporary file.
+    handle = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
+    replication_package_write(study=study, output=handle)
+    handle.seek(0)
+    stamp = timezone.now().strftime("%Y%m%d")
+    return FileResponse(
+        handle, as_attachment=True, filename=f"{study.slug}-replication-{stamp}.zip"
+    )
