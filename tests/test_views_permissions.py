@@ -207,3 +207,10 @@ def test_api_tokens_page_is_each_users_own(clients, members, role):
         assert revoke.status_code == 404
     theirs.refresh_from_db()
     assert (theirs.revoked_at is not None) == (role == "owner")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_replication_package_for_readers_and_managers(clients, objects, role):
+    response = clients[role].get(url("replication_package", objects))
+    expected = {"anonymous": 302, "outsider": 404, "coder": 403}.get(role, 200)
+    assert response.status_code == expected
