@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 
+import frictionless
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -69,7 +70,6 @@ def test_package_holds_every_table_and_describes_every_column(package, corpus):
 
 
 def test_datapackage_is_valid_for_frictionless(package):
-    frictionless = pytest.importorskip("frictionless")
     report = frictionless.validate(package / "datapackage.json")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
 
