@@ -4,8 +4,12 @@ schema (status codes, content types, bodies)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -17,8 +21,15 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
 
 @pytest.fixture
-def reader_token(corpus) -> str:
-    return corpus.tokens["reader"]
+def reader_token(corpus) -> Iterator[str]:
+    """A reader's token. Requests go through the real WSGI handler, which closes the database
+    connection when a request ends; as Django's test client does, that is switched off here so
+    the test's transaction (and its data) survives each call."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield corpus.tokens["reader"]
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
