@@ -686,3 +686,30 @@ class AssessmentJudgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.negotiation_id}/{self.phase_id}/{self.code_id}/{self.party_id}"
+
+
+class ApiToken(models.Model):
+    """A personal token for the read API. Only the SHA-256 digest of the secret is stored; the
+    prefix (the secret's first characters) lets its owner tell tokens apart. A token acts exactly
+    as its user. The request count of the current minute lives in the row, so the limit holds
+    across every server process."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    rate_per_minute = models.PositiveIntegerField(default=120)
+    window_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    window_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

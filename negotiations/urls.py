@@ -1,5 +1,6 @@
 """Every page of the app, one ``urls.py`` per feature, all under the ``negotiations`` namespace."""
 
+from negotiations.api import urls as api
 from negotiations.assessments import urls as assessments
 from negotiations.codebook import urls as codebook
 from negotiations.coding import urls as coding
@@ -20,4 +21,5 @@ urlpatterns = [
     *reliability.urlpatterns,
     *consensus.urlpatterns,
     *assessments.urlpatterns,
+    *api.urlpatterns,
 ]

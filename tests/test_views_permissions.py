@@ -205,3 +205,31 @@ def test_htmx_partial_request_is_checked_too(clients, objects):
 def test_home_requires_login(clients):
     assert clients["anonymous"].get(reverse("home")).status_code == 302
     assert clients["outsider"].get(reverse("home")).status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_tokens_page_is_each_users_own(clients, members, role):
+    """The account page's API tokens: any logged-in user, only their own tokens."""
+    from negotiations.api import services as api_services
+
+    theirs = api_services.api_token_create(user=members.owner, name="owner's token").token
+    page = clients[role].get(reverse("negotiations:api_tokens"))
+    revoke = clients[role].post(reverse("negotiations:api_token_revoke", args=[theirs.pk]))
+    if role == "anonymous":
+        assert page.status_code == 302 and revoke.status_code == 302
+        assert "login" in revoke["Location"]
+    elif role == "owner":
+        assert page.status_code == 200 and "owner&#x27;s token" in page.content.decode()
+        assert revoke.status_code == 302
+    else:
+        assert page.status_code == 200 and "owner&#x27;s token" not in page.content.decode()
+        assert revoke.status_code == 404
+    theirs.refresh_from_db()
+    assert (theirs.revoked_at is not None) == (role == "owner")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_replication_package_for_readers_and_managers(clients, objects, role):
+    response = clients[role].get(url("replication_package", objects))
+    expected = {"anonymous": 302, "outsider": 404, "coder": 403}.get(role, 200)
+    assert response.status_code == expected
