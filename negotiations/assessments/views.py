@@ -233,14 +233,20 @@ def assessment_robustness(request: HtmxHttpRequest, slug: str, negotiation_id: i
             verdicts = [
                 data[mode].get(negotiation.pk, 0, code.pk, party.pk).computed for mode in bases
             ]
-            decided = [v for v in verdicts if v != "insufficient"]
+            # A verdict holds only when every base gives the same one; a verdict that turns
+            # "insufficient" on another base does not hold, and the page says what it becomes.
+            changes = [
+                (selectors.EVIDENCE_MODES[mode], v)
+                for mode, v in zip(bases[1:], verdicts[1:], strict=True)
+                if v != verdicts[0]
+            ]
             rows.append(
                 {
                     "code": code,
                     "party": party,
                     "verdicts": verdicts,
-                    "holds": len(set(verdicts)) == 1,
-                    "holds_where_decided": len(set(decided)) <= 1,
+                    "holds": not changes,
+                    "changes": changes,
                 }
             )
     context = {
