@@ -78,8 +78,11 @@ def reliability_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHttpResp
     """The unit x coder matrix as CSV, in the format `manage.py agreement_stats` reads."""
     study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
     filters = ReliabilityFilterForm(request.GET or None, study=study).filters()
-    lines = services.reliability_matrix_lines(study=study, filters=filters)
-    return csv_response(f"{study.slug}-units-{filters.unit}-{filters.level}.csv", lines)
+    element = request.GET.get("element", "")
+    code_id = int(element) if element.isdigit() else None
+    lines = services.reliability_matrix_lines(study=study, filters=filters, code_id=code_id)
+    suffix = f"-element{code_id}" if code_id else ""
+    return csv_response(f"{study.slug}-units-{filters.unit}-{filters.level}{suffix}.csv", lines)
 
 
 @require_GET
