@@ -220,8 +220,38 @@ def consensus_coders(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "membership": membership,
         "figures": figures,
         "chart": drift_chart(figures),
+        "command": CONSENSUS_COMMAND,
     }
     return render(request, "negotiations/consensus/consensus_coders.html", context)
+
+
+CONSENSUS_COMMAND = "python manage.py agreement_stats MATRIX.csv --order=for,against,mixed,none"
+
+
+@require_GET
+def consensus_coders_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    """One coder against the consensus as a matrix `agreement_stats` reads (its cohen_kappa and
+    percent_agreement are the page's figures); optionally one element."""
+    study, membership = study_for_member(request, slug)
+    if membership.role == Role.CODER and not study.consensus_released:
+        raise PermissionDenied("Your supervisor has not released these figures yet.")
+    if membership.role == Role.READER:
+        raise PermissionDenied("Coder figures are for supervisors and the coders themselves.")
+    coder, element = request.GET.get("coder", ""), request.GET.get("element", "")
+    if membership.role == Role.CODER:
+        coder_id = request.user.pk
+    elif coder.isdigit():
+        coder_id = int(coder)
+    else:
+        raise Http404("No such coder.")
+    code_id = int(element) if element.isdigit() else None
+    services.consensus_sync(study=study)
+    rows = selectors.coder_consensus_matrix_rows(study=study, coder_id=coder_id, code_id=code_id)
+    header = next(rows)
+    suffix = f"-element{code_id}" if code_id else ""
+    return csv_response(
+        f"{study.slug}-coder{coder_id}-consensus{suffix}.csv", csv_lines(header, rows)
+    )
 
 
 @require_GET
