@@ -229,7 +229,12 @@ def coder_consensus_matrix_rows(
     """One coder against the consensus as a unit x coder matrix (`unit,<coder>,consensus`) that
     `agreement_stats` reads: the units of that coder's row on the page (or of one element)."""
     table, consensus, inputs = _coder_consensus_table(study=study)
-    yield ["unit", inputs.coder_names.get(coder_id, str(coder_id)), "consensus"]
+    from django.contrib.auth import get_user_model
+
+    name = inputs.coder_names.get(coder_id) or (
+        get_user_model().objects.filter(pk=coder_id).values_list("username", flat=True).first()
+    )
+    yield ["unit", name or str(coder_id), "consensus"]
     if coder_id not in table.coders:
         return
     k = table.coders.index(coder_id)
