@@ -17,8 +17,7 @@ from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
 from negotiations.assessments import selectors, services
 from negotiations.assessments.charts import timeline_chart
 from negotiations.assessments.forms import AssessmentRuleForm, JudgementForm
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response, form_errors
+from negotiations.http import HtmxHttpRequest, form_errors, table_response
 from negotiations.models import (
     AssessmentJudgement,
     Negotiation,
@@ -35,9 +34,11 @@ def assessments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     study, membership = study_for_member(request, slug, READERS_AND_MANAGERS)
     data = selectors.assessment(study=study)
     if request.GET.get("format") == "csv":
-        return csv_response(
-            f"{study.slug}-assessments.csv",
-            csv_lines(selectors.ASSESSMENT_COLUMNS, selectors.assessment_rows(data)),
+        return table_response(
+            request,
+            f"{study.slug}-assessments",
+            selectors.ASSESSMENT_COLUMNS,
+            selectors.assessment_rows(data),
         )
     rows = []
     for negotiation in data.negotiations:

@@ -23,8 +23,7 @@ from negotiations.coding.highlight import Span, render_text_html
 from negotiations.consensus import selectors, services
 from negotiations.consensus.charts import drift_chart
 from negotiations.consensus.forms import ConsensusDecisionForm, ConsensusFilterForm
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response, error_text
+from negotiations.http import HtmxHttpRequest, error_text, table_response
 from negotiations.models import (
     ConsensusUnit,
     Role,
@@ -249,16 +248,16 @@ def consensus_coders_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHtt
     rows = selectors.coder_consensus_matrix_rows(study=study, coder_id=coder_id, code_id=code_id)
     header = next(rows)
     suffix = f"-element{code_id}" if code_id else ""
-    return csv_response(
-        f"{study.slug}-coder{coder_id}-consensus{suffix}.csv", csv_lines(header, rows)
-    )
+    return table_response(request, f"{study.slug}-coder{coder_id}-consensus{suffix}", header, rows)
 
 
 @require_GET
 def export_consensus(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
     study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
     stamp = timezone.now().strftime("%Y%m%d")
-    return csv_response(
-        f"{study.slug}-consensus-{stamp}.csv",
-        csv_lines(selectors.CONSENSUS_COLUMNS, selectors.consensus_rows(study=study)),
+    return table_response(
+        request,
+        f"{study.slug}-consensus-{stamp}",
+        selectors.CONSENSUS_COLUMNS,
+        selectors.consensus_rows(study=study),
     )

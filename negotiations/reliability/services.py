@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from negotiations.exports.tabular import csv_lines
 from negotiations.models import (
     CodebookVersion,
     ReportCache,
@@ -92,7 +91,7 @@ def _reliability_cache_key(
     return version, _reliability_key(filters, codebook_version, pair)
 
 
-def reliability_matrix_lines(*, study: Study, filters: Any, code_id: int | None = None) -> Any:
+def reliability_matrix_table(*, study: Study, filters: Any, code_id: int | None = None) -> Any:
     """CSV lines of the unit x coder matrix, for checking our figures in R or Python; with
     `code_id` only that element's rows, exactly the units of its row on the report."""
 
@@ -108,4 +107,4 @@ def reliability_matrix_lines(*, study: Study, filters: Any, code_id: int | None 
         table = table.select(table.code == code_id)
     rows = reliability.matrix_csv_rows(table, inputs.coder_names, filters.level)
     header = next(rows)
-    return csv_lines(header, rows)
+    return header, rows

@@ -11,8 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response
+from negotiations.http import HtmxHttpRequest, table_response
 from negotiations.models import (
     Coding,
     Source,
@@ -43,9 +42,8 @@ def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         study=study, filters=filters, pair=pair, compute=bool(computing)
     )
     if report is not None and request.GET.get("format") == "csv":
-        return csv_response(
-            f"{study.slug}-reliability.csv",
-            csv_lines(RELIABILITY_COLUMNS, reliability_rows(report)),
+        return table_response(
+            request, f"{study.slug}-reliability", RELIABILITY_COLUMNS, reliability_rows(report)
         )
     query = request.GET.copy()
     for key in ("compute", "format"):
@@ -80,9 +78,11 @@ def reliability_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHttpResp
     filters = ReliabilityFilterForm(request.GET or None, study=study).filters()
     element = request.GET.get("element", "")
     code_id = int(element) if element.isdigit() else None
-    lines = services.reliability_matrix_lines(study=study, filters=filters, code_id=code_id)
+    header, rows = services.reliability_matrix_table(study=study, filters=filters, code_id=code_id)
     suffix = f"-element{code_id}" if code_id else ""
-    return csv_response(f"{study.slug}-units-{filters.unit}-{filters.level}{suffix}.csv", lines)
+    return table_response(
+        request, f"{study.slug}-units-{filters.unit}-{filters.level}{suffix}", header, rows
+    )
 
 
 @require_GET
