@@ -247,18 +247,20 @@ def test_queue_page_partial_progress_and_permissions(layer, clients):
         assert clients[role].get(url).status_code == status
     html = clients["supervisor"].get(url).content.decode()
     assert "0 of 1 settled" in html and "1 unanimous" in html
-    assert "Sentence 1" in html and "ZOPA · US" in html
+    # Sentences are numbered from 1 for people: the disagreement is on the second sentence.
+    assert "Sentence 2" in html and "Sentence 0" not in html and "ZOPA · US" in html
     partial = clients["supervisor"].get(
         url, {"status": "unanimous"}, headers={"HX-Request": "true"}
     )
     text = partial.content.decode()
-    assert text.lstrip().startswith('<div id="queue">') and "Sentence 0" in text
+    assert text.lstrip().startswith('<div id="queue">') and "Sentence 1" in text
 
 
 def test_unit_page_lanes_and_decision_by_post(layer, clients, members):
     unit = unit_at(layer, 1)
     url = review_url(layer, "review_unit", unit.pk)
     html = clients["supervisor"].get(url).content.decode()
+    assert "sentence 2 of" in html
     assert "a&#x27;s memo" in html and "cora" in html and "cody" in html
     assert 'data-accept="1"' in html and 'data-accept="0"' in html
     assert clients["coder"].get(url).status_code == 403
