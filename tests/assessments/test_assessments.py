@@ -637,3 +637,30 @@ def test_robustness_says_what_a_verdict_becomes(three_coders, clients):
     assert '<strong class="warn">no</strong>' in row
     assert "insufficient with settled consensus only" in row
     assert "yes where decided" not in page
+
+
+def test_demo_verdicts_follow_from_the_downloaded_numbers(clients):
+    """The assessment CSV of the demo study carries what its verdicts need: each row's verdict
+    is the rule applied to that row's numbers."""
+    from django.test import Client
+
+    call_command("load_demo", stdout=StringIO())
+    study = Study.objects.get(slug="demo")
+    client = Client()
+    client.force_login(study.memberships.filter(role="reader").first().user)
+    response = client.get(reverse("negotiations:assessments", args=[study.slug]), {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rule = assessment_selectors.study_rule(study)
+    decided = 0
+    for row in rows:
+        evidence = Evidence(
+            int(row["n_for"]),
+            int(row["n_against"]),
+            float(row["weight_for"]),
+            float(row["weight_against"]),
+            int(row["n_sources"]),
+        )
+        assert verdict(evidence, rule) == row["verdict"]
+        assert row["final_verdict"] == (row["override_verdict"] or row["verdict"])
+        decided += row["verdict"] != INSUFFICIENT
+    assert decided >= 3
