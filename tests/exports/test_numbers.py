@@ -171,3 +171,21 @@ def test_exports_page_lists_every_download_with_its_command(demo):
         assert command in html
     for name in ("export_sources", "export_codings", "export_consensus", "reliability_matrix"):
         assert reverse(f"negotiations:{name}", args=[study.slug]) + "?as=xlsx" in html
+
+
+def test_pages_with_numbers_link_to_how_they_are_computed(demo):
+    study, client = demo
+    numbers = reverse("negotiations:numbers", args=[study.slug])
+    negotiation = study.negotiations.first()
+    for url, params in (
+        (reverse("negotiations:reliability", args=[study.slug]), {"compute": "1"}),
+        (reverse("negotiations:consensus_coders", args=[study.slug]), {}),
+        (reverse("negotiations:assessments", args=[study.slug]), {}),
+        (reverse("negotiations:assessment_negotiation", args=[study.slug, negotiation.pk]), {}),
+        (reverse("negotiations:assessment_robustness", args=[study.slug, negotiation.pk]), {}),
+        (reverse("negotiations:exports", args=[study.slug]), {}),
+    ):
+        assert numbers in client.get(url, params).content.decode(), url
+    page = client.get(numbers).content.decode()
+    assert "How every number is computed" in page and "the evidence rule" in page
+    assert "<script" not in page.split("<main")[-1].split("</main>")[0]
