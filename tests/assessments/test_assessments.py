@@ -664,3 +664,22 @@ def test_demo_verdicts_follow_from_the_downloaded_numbers(clients):
         assert row["final_verdict"] == (row["override_verdict"] or row["verdict"])
         decided += row["verdict"] != INSUFFICIENT
     assert decided >= 3
+
+
+def test_figures_are_labelled_and_strengths_shown_as_labels(case, clients):
+    slug, n = case["study"].slug, case["negotiation"].pk
+    matrix = (
+        clients["reader"]
+        .get(reverse("negotiations:assessment_negotiation", args=[slug, n]))
+        .content.decode()
+    )
+    assert 'title="units (sentences) for"' in matrix
+    assert 'title="weight for / weight against, by evidence strength"' in matrix
+    assert " src · w " not in matrix
+    cell = (
+        clients["reader"]
+        .get(cell_url(case, case["capacity"], case["us"], case["later"].pk))
+        .content.decode()
+    )
+    assert "Smoking gun" in cell and "smoking_gun" not in cell
+    assert "sentence 2" in cell  # numbered from 1
