@@ -1,13 +1,19 @@
-"""What every view shares: the typed htmx request, service errors onto forms, CSV responses."""
+"""What every view shares: the typed htmx request, service errors onto forms, table responses."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import (
     HttpRequest,
+    HttpResponse,
     StreamingHttpResponse,
 )
 from django_htmx.middleware import HtmxDetails
+
+from negotiations.exports.tabular import csv_lines, xlsx_bytes
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -27,6 +33,20 @@ def csv_response(filename: str, lines) -> StreamingHttpResponse:
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_response(
+    request: HttpRequest, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> HttpResponse:
+    """A table as CSV (streamed), or as XLSX with `?as=xlsx`; `filename` has no extension."""
+    if request.GET.get("as") == "xlsx":
+        response = HttpResponse(xlsx_bytes(header, rows), content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+        return response
+    return csv_response(f"{filename}.csv", csv_lines(header, rows))
 
 
 def error_text(exc: ValidationError) -> str:

@@ -48,6 +48,7 @@ READ_PAGES = [
     ("source_list", ()),
     ("source_detail", ("source_id",)),
     ("exports", ()),
+    ("numbers", ()),
     ("my_work", ()),
     ("export_sources", ()),
     ("export_codings", ()),
@@ -233,3 +234,20 @@ def test_replication_package_for_readers_and_managers(clients, objects, role):
     response = clients[role].get(url("replication_package", objects))
     expected = {"anonymous": 302, "outsider": 404, "coder": 403}.get(role, 200)
     assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_coder_consensus_matrix(clients, objects, members, role):
+    """Like its page: supervisors and owners; coders their own row once released; not readers."""
+    target = reverse("negotiations:consensus_coders_matrix", args=[objects["slug"]])
+    response = clients[role].get(target, {"coder": members.coder2.pk})
+    expected = {"anonymous": 302, "outsider": 404, "reader": 403, "coder": 403}.get(role, 200)
+    assert response.status_code == expected
+    if role == "coder":
+        members.study.consensus_released = True
+        members.study.save(update_fields=["consensus_released"])
+        response = clients[role].get(target, {"coder": members.coder2.pk})
+        assert response.status_code == 200
+        # A coder gets their own row whatever coder they ask for.
+        header = b"".join(response.streaming_content).decode().splitlines()[0]
+        assert header == f"unit,{members.coder.username},consensus"

@@ -17,8 +17,7 @@ from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
 from negotiations.assessments import selectors, services
 from negotiations.assessments.charts import timeline_chart
 from negotiations.assessments.forms import AssessmentRuleForm, JudgementForm
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response, form_errors
+from negotiations.http import HtmxHttpRequest, form_errors, table_response
 from negotiations.models import (
     AssessmentJudgement,
     Negotiation,
@@ -35,9 +34,11 @@ def assessments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     study, membership = study_for_member(request, slug, READERS_AND_MANAGERS)
     data = selectors.assessment(study=study)
     if request.GET.get("format") == "csv":
-        return csv_response(
-            f"{study.slug}-assessments.csv",
-            csv_lines(selectors.ASSESSMENT_COLUMNS, selectors.assessment_rows(data)),
+        return table_response(
+            request,
+            f"{study.slug}-assessments",
+            selectors.ASSESSMENT_COLUMNS,
+            selectors.assessment_rows(data),
         )
     rows = []
     for negotiation in data.negotiations:
@@ -233,14 +234,20 @@ def assessment_robustness(request: HtmxHttpRequest, slug: str, negotiation_id: i
             verdicts = [
                 data[mode].get(negotiation.pk, 0, code.pk, party.pk).computed for mode in bases
             ]
-            decided = [v for v in verdicts if v != "insufficient"]
+            # A verdict holds only when every base gives the same one; a verdict that turns
+            # "insufficient" on another base does not hold, and the page says what it becomes.
+            changes = [
+                (selectors.EVIDENCE_MODES[mode], v)
+                for mode, v in zip(bases[1:], verdicts[1:], strict=True)
+                if v != verdicts[0]
+            ]
             rows.append(
                 {
                     "code": code,
                     "party": party,
                     "verdicts": verdicts,
-                    "holds": len(set(verdicts)) == 1,
-                    "holds_where_decided": len(set(decided)) <= 1,
+                    "holds": not changes,
+                    "changes": changes,
                 }
             )
     context = {

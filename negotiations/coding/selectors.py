@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.models import (
@@ -186,6 +186,7 @@ CODING_COLUMNS = (
     "speaker_party",
     "source_type",
     "coder",
+    "assignment_status",
     "code",
     "stance",
     "demonstrating_party",
@@ -199,7 +200,18 @@ CODING_COLUMNS = (
 )
 
 
-def coding_rows(*, codings: QuerySet[Coding], study: Study) -> Iterator[tuple[Any, ...]]:
+def coding_rows(
+    *, codings: QuerySet[Coding], study: Study, submitted_only: bool = False
+) -> Iterator[tuple[Any, ...]]:
+    """One row per coding, with the coder's assignment status on its source (assigned, in
+    progress, submitted; empty without an assignment). With `submitted_only`, only codings of
+    sources their coder has submitted: the work that counts in agreement and assessments."""
+    status = Assignment.objects.filter(source=OuterRef("source"), coder=OuterRef("coder")).values(
+        "status"
+    )[:1]
+    codings = codings.annotate(assignment_status=Subquery(status))
+    if submitted_only:
+        codings = codings.filter(assignment_status=AssignmentStatus.SUBMITTED)
     rows = codings.order_by("source__date", "source_id", "start", "end", "pk").values_list(
         "pk",
         "source__negotiation__name",
@@ -211,6 +223,7 @@ def coding_rows(*, codings: QuerySet[Coding], study: Study) -> Iterator[tuple[An
         "source__speaker_party__code",
         "source__source_type",
         "coder__username",
+        "assignment_status",
         "code__name",
         "stance",
         "demonstrating_party__code",

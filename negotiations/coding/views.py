@@ -26,8 +26,7 @@ from negotiations.coding.forms import (
     CodingSentencesForm,
 )
 from negotiations.coding.highlight import ListedCoding, Span, render_coding_items, render_text_html
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response, error_text, form_errors
+from negotiations.http import HtmxHttpRequest, error_text, form_errors, table_response
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -396,7 +395,10 @@ def export_codings(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse
     study, membership = study_for_member(request, slug)
     codings = selectors.coding_list_visible_to(study=study, user=request.user, role=membership.role)
     stamp = timezone.now().strftime("%Y%m%d")
-    return csv_response(
-        f"{study.slug}-codings-{stamp}.csv",
-        csv_lines(selectors.CODING_COLUMNS, selectors.coding_rows(codings=codings, study=study)),
+    submitted_only = request.GET.get("submitted") == "1"
+    return table_response(
+        request,
+        f"{study.slug}-codings{'-submitted' if submitted_only else ''}-{stamp}",
+        selectors.CODING_COLUMNS,
+        selectors.coding_rows(codings=codings, study=study, submitted_only=submitted_only),
     )

@@ -169,9 +169,9 @@ def consensus_event_list(*, study: Study) -> QuerySet[Any]:
     )
 
 
-def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> dict[str, Any]:
-    """Each coder's Cohen's kappa and percent agreement with the consensus, per element and by
-    month of submission.
+def _coder_consensus_table(*, study: Study) -> tuple[Any, Any, Any]:
+    """The unit table of submitted work, the consensus value of every unit (MISSING where there
+    is none) and the reliability inputs.
 
     The consensus value of a unit is the settled decision where there is one; where all submitted
     coders agree (also on "none") it is their shared value; open disagreements are left out.
@@ -220,6 +220,40 @@ def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> d
             row = table.values[u][table.values[u] != MISSING]
             if len(row) >= 2 and (row == row[0]).all():
                 consensus[u] = row[0]
+    return table, consensus, inputs
+
+
+def coder_consensus_matrix_rows(
+    *, study: Study, coder_id: int, code_id: int | None = None
+) -> Iterator[list[Any]]:
+    """One coder against the consensus as a unit x coder matrix (`unit,<coder>,consensus`) that
+    `agreement_stats` reads: the units of that coder's row on the page (or of one element)."""
+    table, consensus, inputs = _coder_consensus_table(study=study)
+    from django.contrib.auth import get_user_model
+
+    name = inputs.coder_names.get(coder_id) or (
+        get_user_model().objects.filter(pk=coder_id).values_list("username", flat=True).first()
+    )
+    yield ["unit", name or str(coder_id), "consensus"]
+    if coder_id not in table.coders:
+        return
+    k = table.coders.index(coder_id)
+    for u in range(len(table)):
+        value = int(table.values[u, k])
+        if value == MISSING or consensus[u] == MISSING:
+            continue
+        if code_id is not None and int(table.code[u]) != code_id:
+            continue
+        key = f"s{table.source[u]}-{table.segment[u]}-c{table.code[u]}-p{table.party[u]}"
+        yield [key, VALUE_LABELS[value], VALUE_LABELS[int(consensus[u])]]
+
+
+def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> dict[str, Any]:
+    """Each coder's Cohen's kappa and percent agreement with the consensus, per element and by
+    month of submission (see `_coder_consensus_table` for the consensus value of a unit)."""
+    import numpy as np
+
+    table, consensus, inputs = _coder_consensus_table(study=study)
     submitted_month = {
         (source_id, coder_id): at.strftime("%Y-%m")
         for source_id, coder_id, at in Assignment.objects.filter(
@@ -238,7 +272,7 @@ def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> d
             data = ReliabilityData(
                 values=pairs,
                 categories=VALUE_LABELS,
-                coders=("coder", "consensus"),
+                coders=(inputs.coder_names[table.coders[k]], "consensus"),
                 units=tuple(f"u{i}" for i in range(len(pairs))),
             )
             kappa = cohen_kappa(data)
@@ -252,7 +286,11 @@ def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> d
             }
 
         per_element = [
-            {"element": code_names[code_id], **stats(mask & (table.code == code_id))}
+            {
+                "element": code_names[code_id],
+                "code": code_id,
+                **stats(mask & (table.code == code_id)),
+            }
             for code_id, _ in inputs.codes
         ]
         coder_months = np.array(
@@ -263,7 +301,9 @@ def coder_consensus_figures(*, study: Study, only_coder: int | None = None) -> d
             months.add(month)
             points.append((month, stats(mask & (coder_months == month))["kappa"]))
         name = inputs.coder_names[coder_id]
-        rows.append({"coder": name, "overall": stats(mask), "elements": per_element})
+        rows.append(
+            {"coder": name, "coder_id": coder_id, "overall": stats(mask), "elements": per_element}
+        )
         drift.append({"coder": name, "points": points})
     return {"rows": rows, "drift": drift, "months": sorted(months)}
 

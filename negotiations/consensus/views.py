@@ -23,8 +23,7 @@ from negotiations.coding.highlight import Span, render_text_html
 from negotiations.consensus import selectors, services
 from negotiations.consensus.charts import drift_chart
 from negotiations.consensus.forms import ConsensusDecisionForm, ConsensusFilterForm
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response, error_text
+from negotiations.http import HtmxHttpRequest, error_text, table_response
 from negotiations.models import (
     ConsensusUnit,
     Role,
@@ -220,15 +219,45 @@ def consensus_coders(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "membership": membership,
         "figures": figures,
         "chart": drift_chart(figures),
+        "command": CONSENSUS_COMMAND,
     }
     return render(request, "negotiations/consensus/consensus_coders.html", context)
+
+
+CONSENSUS_COMMAND = "python manage.py agreement_stats MATRIX.csv --order=for,against,mixed,none"
+
+
+@require_GET
+def consensus_coders_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    """One coder against the consensus as a matrix `agreement_stats` reads (its cohen_kappa and
+    percent_agreement are the page's figures); optionally one element."""
+    study, membership = study_for_member(request, slug)
+    if membership.role == Role.CODER and not study.consensus_released:
+        raise PermissionDenied("Your supervisor has not released these figures yet.")
+    if membership.role == Role.READER:
+        raise PermissionDenied("Coder figures are for supervisors and the coders themselves.")
+    coder, element = request.GET.get("coder", ""), request.GET.get("element", "")
+    if membership.role == Role.CODER:
+        coder_id = request.user.pk
+    elif coder.isdigit():
+        coder_id = int(coder)
+    else:
+        raise Http404("No such coder.")
+    code_id = int(element) if element.isdigit() else None
+    services.consensus_sync(study=study)
+    rows = selectors.coder_consensus_matrix_rows(study=study, coder_id=coder_id, code_id=code_id)
+    header = next(rows)
+    suffix = f"-element{code_id}" if code_id else ""
+    return table_response(request, f"{study.slug}-coder{coder_id}-consensus{suffix}", header, rows)
 
 
 @require_GET
 def export_consensus(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
     study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
     stamp = timezone.now().strftime("%Y%m%d")
-    return csv_response(
-        f"{study.slug}-consensus-{stamp}.csv",
-        csv_lines(selectors.CONSENSUS_COLUMNS, selectors.consensus_rows(study=study)),
+    return table_response(
+        request,
+        f"{study.slug}-consensus-{stamp}",
+        selectors.CONSENSUS_COLUMNS,
+        selectors.consensus_rows(study=study),
     )

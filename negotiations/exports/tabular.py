@@ -64,3 +64,29 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[
     yield writer.writerow([neutralise(h) for h in header])
     for row in rows:
         yield writer.writerow([neutralise(v) for v in row])
+
+
+def xlsx_cell(value: Any) -> Any:
+    """A cell for a spreadsheet: numbers stay numbers, text is neutralised as in CSV (a text cell
+    starting with "=" would otherwise be stored as a formula)."""
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value)
+    if isinstance(value, int | float):
+        return None if isinstance(value, float) and math.isnan(value) else value
+    return neutralise(value)
+
+
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "data") -> bytes:
+    """The table as an XLSX workbook (one sheet), for Excel users whom UTF-8 CSV garbles."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31] or "data")
+    sheet.append([xlsx_cell(h) for h in header])
+    for row in rows:
+        sheet.append([xlsx_cell(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

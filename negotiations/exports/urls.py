@@ -8,4 +8,5 @@ study = "studies/<slug:slug>/"
 
 urlpatterns = [
     path(study + "exports/", views.exports_page, name="exports"),
+    path(study + "numbers/", views.numbers_page, name="numbers"),
 ]

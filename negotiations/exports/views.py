@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.http import (
     HttpResponse,
 )
@@ -17,3 +20,19 @@ def exports_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     study, membership = study_for_member(request, slug)
     context = {"study": study, "membership": membership}
     return render(request, "negotiations/exports/exports.html", context)
+
+
+NUMBERS_DOC = Path(settings.BASE_DIR) / "docs" / "numbers.md"
+
+
+@require_GET
+def numbers_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """How every number is computed: docs/numbers.md, shown as written (one text for the
+    repository and the app)."""
+    study, membership = study_for_member(request, slug)
+    context = {
+        "study": study,
+        "membership": membership,
+        "text": NUMBERS_DOC.read_text(encoding="utf-8"),
+    }
+    return render(request, "negotiations/exports/numbers.html", context)

@@ -361,6 +361,18 @@ def _cohen_pair(data: ReliabilityData, first: int, second: int) -> Result:
     chance = int(table.sum(axis=1) @ table.sum(axis=0))
     if chance == n * n:
         return result(None, "no variation: both coders used one and the same category throughout")
+    # A coder who used one category throughout gives kappa 0 whatever the agreement (99% can
+    # read as "no better than chance"): with no variation on one side kappa cannot tell
+    # agreement from chance, so it is undefined, with the reason.
+    for name, used in (
+        (data.coders[first], table.sum(axis=1)),
+        (data.coders[second], table.sum(axis=0)),
+    ):
+        if np.count_nonzero(used) == 1:
+            only = data.categories[int(np.flatnonzero(used)[0])]
+            return result(
+                None, f"no variation: {name} used one category ({only}) on every unit both coded"
+            )
     return result((n * agreeing - chance) / (n * n - chance))
 
 

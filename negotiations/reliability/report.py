@@ -353,7 +353,8 @@ def build_report(report: ReportInput) -> dict[str, Any]:
     table = report.table
     rows = []
     for code_id, name in report.codes:
-        rows.append(statistics_row(name, table.select(table.code == code_id), report))
+        row = statistics_row(name, table.select(table.code == code_id), report)
+        rows.append({**row, "code": code_id})
     overall = statistics_row("All elements", table, report)
     pair = report.options.pair
     if pair is None and len(table.coders) >= 2:
@@ -382,13 +383,32 @@ def strip_private(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def matrix_categories(level: str) -> tuple[str, ...]:
+    """Every value the matrix may hold at a level, in scale order. Statistics with a chance term
+    over the scale (Gwet's AC1) need the values no coder used as well, so the command is given
+    them with `--order`."""
+    if level == "nominal":
+        return VALUE_LABELS
+    return tuple(str(v) for v in NET_CATEGORIES)
+
+
+def agreement_command(level: str, options: ReportOptions | None = None) -> str:
+    """The `agreement_stats` command that recomputes the report's figures from its matrix."""
+    options = options or ReportOptions(level=level)
+    return (
+        f"python manage.py agreement_stats MATRIX.csv --level {level} "
+        f"--order={','.join(matrix_categories(level))} "
+        f"--bootstrap {options.bootstrap} --seed {options.seed}"
+    )
+
+
 def matrix_csv_rows(
     table: UnitTable, coder_names: dict[int, str], level: str
-) -> Iterable[list[str]]:
+) -> Iterable[list[Any]]:
     """The unit x coder matrix in the format `manage.py agreement_stats` reads."""
     yield ["unit", *(coder_names.get(c, str(c)) for c in table.coders)]
     for u in range(len(table)):
-        cells = []
+        cells: list[Any] = []
         for c in range(len(table.coders)):
             v = int(table.values[u, c])
             if v == MISSING:
@@ -396,7 +416,7 @@ def matrix_csv_rows(
             elif level == "nominal":
                 cells.append(VALUE_LABELS[v])
             else:
-                cells.append(str(NET_CATEGORIES[NET_EVIDENCE[v]]))
+                cells.append(NET_CATEGORIES[NET_EVIDENCE[v]])
         key = f"s{table.source[u]}-{'all' if table.segment[u] < 0 else table.segment[u]}"
         yield [f"{key}-c{table.code[u]}-p{table.party[u]}", *cells]
 
@@ -416,11 +436,18 @@ RELIABILITY_COLUMNS = (
     "percent_agreement",
     "verdict",
     "undefined",
+    "categories",
+    "bootstrap_resamples",
+    "bootstrap_seed",
 )
 
 
 def reliability_rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-    """One CSV row per element and one for all elements, from a reliability report."""
+    """One CSV row per element and one for all elements, from a reliability report, with what
+    `agreement_stats` needs to recompute them from the matrix: the scale's categories (also the
+    ones nobody used) and the bootstrap's resamples and seed."""
+    options = ReportOptions(level=report["level"])
+    categories = ",".join(matrix_categories(report["level"]))
     for row in [*report["rows"], report["overall"]]:
         ci = row.get("alpha_ci95") or [None, None]
         undefined = "; ".join(
@@ -448,4 +475,7 @@ def reliability_rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
             row["percent_agreement"]["value"],
             row["verdict"],
             undefined,
+            categories,
+            options.bootstrap,
+            options.seed,
         )

@@ -62,6 +62,7 @@ def reliability_report(
     payload["parties"] = {str(k): v for k, v in inputs.parties.items()}
     payload["codes"] = {str(k): v for k, v in inputs.codes}
     payload["unit"] = filters.unit
+    payload["command"] = reliability.agreement_command(filters.level)
     seconds = time.perf_counter() - started
     ReportCache.objects.update_or_create(
         study=study,
@@ -91,8 +92,9 @@ def _reliability_cache_key(
     return version, _reliability_key(filters, codebook_version, pair)
 
 
-def reliability_matrix_lines(*, study: Study, filters: Any) -> Any:
-    """CSV lines of the unit x coder matrix, for checking our figures in R or Python."""
+def reliability_matrix_table(*, study: Study, filters: Any, code_id: int | None = None) -> Any:
+    """Header and rows of the unit x coder matrix, for checking our figures in R or Python; with
+    `code_id` only that element's rows, exactly the units of its row on the report."""
 
     inputs = selectors.reliability_inputs(study=study, filters=filters)
     table = reliability.build_unit_table(
@@ -102,9 +104,16 @@ def reliability_matrix_lines(*, study: Study, filters: Any) -> Any:
         coder_ids=inputs.coder_ids,
         level=filters.unit,
     )
+    if code_id is not None:
+        table = table.select(table.code == code_id)
     rows = reliability.matrix_csv_rows(table, inputs.coder_names, filters.level)
     header = next(rows)
-    return csv_lines(header, rows)
+    return header, rows
+
+
+def reliability_matrix_lines(*, study: Study, filters: Any, code_id: int | None = None) -> Any:
+    """The unit x coder matrix as CSV lines (the page's CSV download, byte for byte)."""
+    return csv_lines(*reliability_matrix_table(study=study, filters=filters, code_id=code_id))
 
 
 def passage_report(

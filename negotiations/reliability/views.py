@@ -12,8 +12,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response
+from negotiations.http import HtmxHttpRequest, csv_response, table_response
 from negotiations.models import (
     Coding,
     Membership,
@@ -49,9 +48,8 @@ def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         study=study, filters=filters, pair=pair, compute=bool(computing)
     )
     if report is not None and request.GET.get("format") == "csv":
-        return csv_response(
-            f"{study.slug}-reliability.csv",
-            csv_lines(RELIABILITY_COLUMNS, reliability_rows(report)),
+        return table_response(
+            request, f"{study.slug}-reliability", RELIABILITY_COLUMNS, reliability_rows(report)
         )
     query = request.GET.copy()
     for key in ("compute", "format"):
@@ -90,9 +88,11 @@ def _passage_results(
     filters = form.filters()
     passage_report = services.passage_report(study=study, filters=filters, compute=computing)
     if passage_report is not None and request.GET.get("format") == "csv":
-        return csv_response(
-            f"{study.slug}-reliability-passages.csv",
-            csv_lines(PASSAGE_COLUMNS, passage_rows(passage_report)),
+        return table_response(
+            request,
+            f"{study.slug}-reliability-passages",
+            PASSAGE_COLUMNS,
+            passage_rows(passage_report),
         )
     query = request.GET.copy()
     for key in ("compute", "format"):
@@ -133,8 +133,13 @@ def reliability_matrix(request: HtmxHttpRequest, slug: str) -> StreamingHttpResp
     """The unit x coder matrix as CSV, in the format `manage.py agreement_stats` reads."""
     study, _ = study_for_member(request, slug, READERS_AND_MANAGERS)
     filters = ReliabilityFilterForm(request.GET or None, study=study).filters()
-    lines = services.reliability_matrix_lines(study=study, filters=filters)
-    return csv_response(f"{study.slug}-units-{filters.unit}-{filters.level}.csv", lines)
+    element = request.GET.get("element", "")
+    code_id = int(element) if element.isdigit() else None
+    header, rows = services.reliability_matrix_table(study=study, filters=filters, code_id=code_id)
+    suffix = f"-element{code_id}" if code_id else ""
+    return table_response(
+        request, f"{study.slug}-units-{filters.unit}-{filters.level}{suffix}", header, rows
+    )
 
 
 @require_GET

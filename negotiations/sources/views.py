@@ -17,8 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from negotiations.access import MANAGERS, study_for_member
-from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response, form_errors
+from negotiations.http import HtmxHttpRequest, form_errors, table_response
 from negotiations.models import (
     ImportStatus,
     Source,
@@ -245,7 +244,9 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
 def export_sources(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
     study, _ = study_for_member(request, slug)
     stamp = timezone.now().strftime("%Y%m%d")
-    return csv_response(
-        f"{study.slug}-sources-{stamp}.csv",
-        csv_lines(selectors.SOURCE_COLUMNS, selectors.source_rows(study=study)),
+    return table_response(
+        request,
+        f"{study.slug}-sources-{stamp}",
+        selectors.SOURCE_COLUMNS,
+        selectors.source_rows(study=study),
     )

@@ -21,3 +21,11 @@ def get_index(sequence: list, index: int) -> object:
         return sequence[index]
     except (IndexError, TypeError):
         return ""
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """A share as a percentage with one decimal: 0.996 is 99.6%, never rounded up to 100%."""
+    if value is None:
+        return ""
+    return f"{float(value) * 100:.1f}%"

@@ -224,9 +224,12 @@ def test_every_number_traces_to_its_passages(case, clients):
             code_id=code_id,
             party_id=party_id,
         )
-        assert sum(p["stance"] == "for" for p in passages) == assessed.cell.n_for
-        assert sum(p["stance"] == "against" for p in passages) == assessed.cell.n_against
-        assert len({p["source"].pk for p in passages}) == assessed.cell.n_sources
+        counted = [u for u in passages if u["status"] != "unsettled"]
+        assert sum(u["n_for"] for u in counted) == assessed.cell.n_for
+        assert sum(u["n_against"] for u in counted) == assessed.cell.n_against
+        assert len({u["source"].pk for u in counted}) == assessed.cell.n_sources
+        assert len(passages) - len(counted) == assessed.cell.unsettled
+        assert all(u["passages"] for u in passages)
 
 
 def test_demo_numbers_trace_to_passages():
@@ -245,8 +248,11 @@ def test_demo_numbers_trace_to_passages():
             code_id=code_id,
             party_id=party_id,
         )
-        assert len(passages) == assessed.cell.n_for + assessed.cell.n_against
-        assert len({p["source"].pk for p in passages}) == assessed.cell.n_sources
+        counted = [u for u in passages if u["status"] != "unsettled"]
+        assert sum(u["n_for"] + u["n_against"] for u in counted) == (
+            assessed.cell.n_for + assessed.cell.n_against
+        )
+        assert len({u["source"].pk for u in counted}) == assessed.cell.n_sources
         checked += bool(passages)
     assert checked > 10
     agreed = next(n for n in data.negotiations if n.name == "Agreed Framework")
@@ -392,9 +398,16 @@ def test_overview_csv_and_command_columns(case, clients):
         "n_sources",
         "weight_for",
         "weight_against",
+        "n_unsettled",
+        "n_from_consensus",
+        "n_from_majority",
         "verdict",
+        "final_verdict",
         "override_verdict",
+        "judgement",
         "rationale",
+        "judged_by",
+        "judged_at",
     ]
     assert {r["phase"] for r in rows} == {"all", "Negotiation", "Implementation"}
     out = StringIO()
@@ -466,3 +479,207 @@ def test_passages_of_one_month_for_timeline_marks(case):
     }
     assert len(assessment_selectors.cell_passages(**common, month="1997-01")) == 2
     assert assessment_selectors.cell_passages(**common, month="1994-06") == []
+
+
+@pytest.fixture
+def three_coders(members):
+    """A negotiation whose two sources are coded by three coders; nothing is settled."""
+    from negotiations.models import Role
+    from negotiations.studies import services as study_services
+    from tests.factories import UserFactory
+
+    study = members.study
+    third = UserFactory(username="cleo")
+    study_services.membership_add(
+        study=study, identifier="cleo", role=Role.CODER, actor_role=Role.OWNER
+    )
+    us, dprk = PartyFactory(study=study, code="US"), PartyFactory(study=study, code="DPRK")
+    negotiation = NegotiationFactory(study=study, name="Summits")
+    for party in (us, dprk):
+        negotiation.negotiationparty_set.create(party=party, is_principal=True)
+    zopa = Code.objects.get(study=study, name="ZOPA")
+    sources = [
+        SourceFactory(
+            study=study,
+            negotiation=negotiation,
+            text=f"We see what the other side needs {n}. The talks go on.",
+        )
+        for n in range(2)
+    ]
+    return {
+        "study": study,
+        "negotiation": negotiation,
+        "us": us,
+        "zopa": zopa,
+        "sources": sources,
+        "coders": [members.coder, members.coder2, third],
+        "supervisor": members.supervisor,
+    }
+
+
+def _code_and_submit(setup, coders, *, nested=False):
+    for source in setup["sources"]:
+        passage = source.text[: source.text.index(".") + 1]
+        for coder in coders:
+            coding_services.assignment_create(
+                source=source, coder=coder, assigned_by=setup["supervisor"]
+            )
+            spans = [(0, len(passage))] + ([(3, 10)] if nested else [])
+            for start, end in spans:
+                coding_services.coding_create(
+                    source=source,
+                    coder=coder,
+                    code=setup["zopa"],
+                    start=start,
+                    end=end,
+                    quote=source.text[start:end],
+                    stance="for",
+                    demonstrating_party=setup["us"],
+                    strength="smoking_gun",
+                )
+    for assignment in Assignment.objects.filter(source__in=setup["sources"]):
+        coding_services.assignment_submit(assignment=assignment)
+
+
+def _whole_case(setup):
+    data = assessment_selectors.assessment(study=setup["study"])
+    cell = data.get(setup["negotiation"].pk, 0, setup["zopa"].pk, setup["us"].pk)
+    return (
+        cell.cell.n_for,
+        cell.cell.n_against,
+        cell.cell.weight_for,
+        cell.cell.n_sources,
+        cell.computed,
+    )
+
+
+def test_three_agreeing_coders_count_as_one(three_coders):
+    """Two sentences, each found by three coders, are two units of evidence, not six."""
+    _code_and_submit(three_coders, three_coders["coders"])
+    assert _whole_case(three_coders) == (2, 0, 6.0, 2, PRESENT)
+
+
+def test_one_coder_gives_the_same_counts(three_coders):
+    _code_and_submit(three_coders, three_coders["coders"][:1])
+    assert _whole_case(three_coders) == (2, 0, 6.0, 2, PRESENT)
+
+
+def test_a_nested_duplicate_changes_no_count_and_no_verdict(three_coders):
+    _code_and_submit(three_coders, three_coders["coders"][:1], nested=True)
+    assert Coding.objects.filter(source__in=three_coders["sources"]).count() == 4
+    assert _whole_case(three_coders) == (2, 0, 6.0, 2, PRESENT)
+
+
+def test_a_tie_is_unsettled_shown_and_counted_for_neither_side(three_coders, clients):
+    # Two coders submit; only one of them found the passage: a tie on every unit.
+    first, second = three_coders["coders"][:2]
+    _code_and_submit(three_coders, [first])
+    for source in three_coders["sources"]:
+        coding_services.assignment_create(
+            source=source, coder=second, assigned_by=three_coders["supervisor"]
+        )
+        coding_services.assignment_submit(
+            assignment=Assignment.objects.get(source=source, coder=second)
+        )
+    data = assessment_selectors.assessment(study=three_coders["study"])
+    cell = data.get(
+        three_coders["negotiation"].pk, 0, three_coders["zopa"].pk, three_coders["us"].pk
+    )
+    assert (cell.cell.n_for, cell.cell.unsettled, cell.computed) == (0, 2, INSUFFICIENT)
+    page = clients["reader"].get(
+        reverse(
+            "negotiations:assessment_negotiation",
+            args=[three_coders["study"].slug, three_coders["negotiation"].pk],
+        )
+    )
+    assert "2 unsettled" in page.content.decode()
+
+
+def test_assessment_csv_and_command_use_the_same_counts(case, clients):
+    response = clients["reader"].get(
+        reverse("negotiations:assessments", args=[case["study"].slug]), {"format": "csv"}
+    )
+    csv_rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    out = StringIO()
+    call_command("assessment_table", "--study", case["study"].slug, "--format", "csv", stdout=out)
+    command_rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert csv_rows == command_rows
+    data = assessment_selectors.assessment(study=case["study"])
+    for row in csv_rows:
+        negotiation = next(n for n in data.negotiations if n.name == row["negotiation"])
+        phase = next((p.pk for p in negotiation.phases.all() if p.name == row["phase"]), 0)
+        code = next(c for c in data.codes if c.name == row["element"])
+        party = next(p for p in data.parties[negotiation.pk] if p.code == row["party"])
+        cell = data.get(negotiation.pk, phase, code.pk, party.pk).cell
+        assert (int(row["n_for"]), int(row["n_against"]), int(row["n_sources"])) == (
+            cell.n_for,
+            cell.n_against,
+            cell.n_sources,
+        )
+        assert float(row["weight_for"]) == cell.weight_for
+        assert int(row["n_unsettled"]) == cell.unsettled
+
+
+def test_robustness_says_what_a_verdict_becomes(three_coders, clients):
+    """Present from the coders, insufficient on consensus only: the verdict does not hold."""
+    _code_and_submit(three_coders, three_coders["coders"][:1])
+    page = (
+        clients["reader"]
+        .get(
+            reverse(
+                "negotiations:assessment_robustness",
+                args=[three_coders["study"].slug, three_coders["negotiation"].pk],
+            )
+        )
+        .content.decode()
+    )
+    row = page[page.index("ZOPA · US") :].split("</tr>")[0]
+    assert '<strong class="warn">no</strong>' in row
+    assert "insufficient with settled consensus only" in row
+    assert "yes where decided" not in page
+
+
+def test_demo_verdicts_follow_from_the_downloaded_numbers(clients):
+    """The assessment CSV of the demo study carries what its verdicts need: each row's verdict
+    is the rule applied to that row's numbers."""
+    from django.test import Client
+
+    call_command("load_demo", stdout=StringIO())
+    study = Study.objects.get(slug="demo")
+    client = Client()
+    client.force_login(study.memberships.filter(role="reader").first().user)
+    response = client.get(reverse("negotiations:assessments", args=[study.slug]), {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rule = assessment_selectors.study_rule(study)
+    decided = 0
+    for row in rows:
+        evidence = Evidence(
+            int(row["n_for"]),
+            int(row["n_against"]),
+            float(row["weight_for"]),
+            float(row["weight_against"]),
+            int(row["n_sources"]),
+        )
+        assert verdict(evidence, rule) == row["verdict"]
+        assert row["final_verdict"] == (row["override_verdict"] or row["verdict"])
+        decided += row["verdict"] != INSUFFICIENT
+    assert decided >= 3
+
+
+def test_figures_are_labelled_and_strengths_shown_as_labels(case, clients):
+    slug, n = case["study"].slug, case["negotiation"].pk
+    matrix = (
+        clients["reader"]
+        .get(reverse("negotiations:assessment_negotiation", args=[slug, n]))
+        .content.decode()
+    )
+    assert 'title="units (sentences) for"' in matrix
+    assert 'title="weight for / weight against, by evidence strength"' in matrix
+    assert " src · w " not in matrix
+    cell = (
+        clients["reader"]
+        .get(cell_url(case, case["capacity"], case["us"], case["later"].pk))
+        .content.decode()
+    )
+    assert "Smoking gun" in cell and "smoking_gun" not in cell
+    assert "sentence 2" in cell  # numbered from 1

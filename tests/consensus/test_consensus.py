@@ -27,6 +27,7 @@ from negotiations.models import (
     ConsensusUnit,
     Decision,
     Segment,
+    Study,
 )
 from tests.factories import NegotiationFactory, PartyFactory, SourceFactory
 
@@ -246,18 +247,20 @@ def test_queue_page_partial_progress_and_permissions(layer, clients):
         assert clients[role].get(url).status_code == status
     html = clients["supervisor"].get(url).content.decode()
     assert "0 of 1 settled" in html and "1 unanimous" in html
-    assert "Sentence 1" in html and "ZOPA · US" in html
+    # Sentences are numbered from 1 for people: the disagreement is on the second sentence.
+    assert "Sentence 2" in html and "Sentence 0" not in html and "ZOPA · US" in html
     partial = clients["supervisor"].get(
         url, {"status": "unanimous"}, headers={"HX-Request": "true"}
     )
     text = partial.content.decode()
-    assert text.lstrip().startswith('<div id="queue">') and "Sentence 0" in text
+    assert text.lstrip().startswith('<div id="queue">') and "Sentence 1" in text
 
 
 def test_unit_page_lanes_and_decision_by_post(layer, clients, members):
     unit = unit_at(layer, 1)
     url = review_url(layer, "review_unit", unit.pk)
     html = clients["supervisor"].get(url).content.decode()
+    assert "sentence 2 of" in html
     assert "a&#x27;s memo" in html and "cora" in html and "cody" in html
     assert 'data-accept="1"' in html and 'data-accept="0"' in html
     assert clients["coder"].get(url).status_code == 403
@@ -415,3 +418,90 @@ def test_two_supervisors_at_once_on_postgresql(layer, members, postgres_only, tr
     unit.refresh_from_db()
     assert unit.version == seen + 1
     assert ConsensusEvent.objects.filter(unit=unit, action="settle").count() == 1
+
+
+def _agreement_stats(matrix: str, tmp_path) -> dict:
+    import json
+
+    from negotiations.consensus.views import CONSENSUS_COMMAND
+
+    path = tmp_path / "matrix.csv"
+    path.write_text(matrix, encoding="utf-8")
+    args = [str(path) if a == "MATRIX.csv" else a for a in CONSENSUS_COMMAND.split()[3:]]
+    out = StringIO()
+    call_command("agreement_stats", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_coder_figures_are_reproduced_from_their_downloads(clients, tmp_path):
+    """Every kappa and percentage of "Coders and consensus" on the demo study, from the CSV of
+    its row, by the command the page shows."""
+    from django.test import Client
+
+    call_command("load_demo", stdout=StringIO())
+    study = Study.objects.get(slug="demo")
+    client = Client()
+    client.force_login(study.memberships.filter(role="supervisor").first().user)
+    page = client.get(reverse("negotiations:consensus_coders", args=[study.slug]))
+    assert "agreement_stats MATRIX.csv --order=for,against,mixed,none" in page.content.decode()
+    figures = consensus_selectors.coder_consensus_figures(study=study)
+    checked = 0
+    for row in figures["rows"]:
+        for params, figure in [({}, row["overall"])] + [
+            ({"element": e["code"]}, e) for e in row["elements"]
+        ]:
+            response = client.get(
+                reverse("negotiations:consensus_coders_matrix", args=[study.slug]),
+                {"coder": row["coder_id"], **params},
+            )
+            matrix = b"".join(response.streaming_content).decode()
+            if figure["n_units"] == 0:
+                continue
+            stats = _agreement_stats(matrix, tmp_path)
+            assert stats["n_pairable_units"] == figure["n_units"]
+            assert abs(stats["percent_agreement"] - figure["percent"]) <= 1e-12
+            if figure["kappa"] is None:
+                assert stats["cohen_kappa"] is None
+                assert stats["undefined"]["cohen_kappa"] == figure["undefined"]
+            else:
+                assert abs(stats["cohen_kappa"] - figure["kappa"]) <= 1e-12
+            checked += 1
+    assert checked >= 4
+
+
+def test_kappa_without_variation_is_undefined_with_its_reason(members, clients):
+    """A coder who read "none" everywhere, one sentence short of the consensus: kappa undefined (not
+    0.000), shown with the reason."""
+    study = members.study
+    us = PartyFactory(study=study, code="US")
+    negotiation = NegotiationFactory(study=study)
+    negotiation.parties.add(us)
+    text = " ".join(f"Sentence number {n} is here." for n in range(10))
+    source = SourceFactory(study=study, negotiation=negotiation, text=text)
+    zopa = Code.objects.get(study=study, name="ZOPA")
+    for coder in (members.coder, members.coder2):
+        coding_services.assignment_create(
+            source=source, coder=coder, assigned_by=members.supervisor
+        )
+    code_passage(source, members.coder2, zopa, us, "Sentence number 3 is here.", "for")
+    for assignment in Assignment.objects.filter(source=source):
+        coding_services.assignment_submit(assignment=assignment)
+    consensus_services.consensus_sync(study=study)
+    unit = ConsensusUnit.objects.get(source=source, status=ConsensusStatus.OPEN)
+    consensus_services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="coder",
+        coder_id=members.coder2.pk,
+        seen_version=unit.version,
+    )
+    figures = consensus_selectors.coder_consensus_figures(study=study)
+    cora = next(r for r in figures["rows"] if r["coder"] == "cora")
+    assert cora["overall"]["kappa"] is None
+    assert cora["overall"]["undefined"] == (
+        "no variation: cora used one category (none) on every unit both coded"
+    )
+    html = clients["supervisor"].get(review_url({"study": study}, "consensus_coders")).content
+    row = html.decode().split('<th scope="row">cora</th>')[1].split("</tr>")[0]
+    assert "undefined" in row and "no variation" in row and "0.000" not in row
+    assert "96.7%" in row  # 29 of 30 units (10 sentences x 3 elements), not "100%"

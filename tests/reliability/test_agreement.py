@@ -489,10 +489,24 @@ def test_cohen_equals_sklearn(case: tuple[ReliabilityData, str]) -> None:
         # sklearn warns (and returns NaN) when there is a single label.
         warnings.simplefilter("ignore")
         reference = cohen_kappa_score(first[both], second[both])
-    if math.isnan(reference):
-        assert ours.value is None
+    one_sided = len(set(first[both])) == 1 or len(set(second[both])) == 1
+    if math.isnan(reference) or one_sided:
+        # sklearn gives 0 when only one coder has no variation; ours is undefined, with why.
+        assert ours.value is None and "no variation" in ours.undefined_reason
     else:
         assert ours.value == pytest.approx(reference, abs=1e-9)
+
+
+def test_kappa_with_one_coder_without_variation_is_undefined_not_zero() -> None:
+    """99 of 100 units agree, but one coder read "none" throughout: kappa is not 0."""
+    rows = [["none", "none"]] * 99 + [["none", "for"]]
+    data = ReliabilityData.from_rows(rows, coders=["ann", "bo"])
+    result = cohen_kappa(data)
+    assert result.value is None
+    assert result.undefined_reason == (
+        "no variation: ann used one category (none) on every unit both coded"
+    )
+    assert percent_agreement(data).value == pytest.approx(0.99)
 
 
 @settings(max_examples=100, deadline=None)

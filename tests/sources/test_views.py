@@ -89,6 +89,8 @@ def test_source_detail_shows_metadata_and_segments(clients, members, sources):
     assert "Heavy fuel oil arrived late." in html
     assert "The delay matters." in html
     assert html.count('class="seg-text"') == 2
+    # Sentences are numbered from 1 wherever a person sees a number.
+    assert '<li value="1"' in html and '<li value="2"' in html and '<li value="0"' not in html
     assert "1996-03-01" in html
 
 

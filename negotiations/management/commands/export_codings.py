@@ -16,13 +16,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_export_arguments(parser)
+        parser.add_argument(
+            "--submitted-only",
+            action="store_true",
+            help="Only codings of sources their coder has submitted (the work that counts).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         study = study_or_error(str(options["study"]))
         codings = Coding.objects.filter(source__study=study)
         lines = csv_lines(
             coding_selectors.CODING_COLUMNS,
-            coding_selectors.coding_rows(codings=codings, study=study),
+            coding_selectors.coding_rows(
+                codings=codings, study=study, submitted_only=bool(options["submitted_only"])
+            ),
         )
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)
