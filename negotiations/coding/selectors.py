@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from negotiations.codebook import selectors as codebook_selectors
+from negotiations.coding.highlight import render_text_html
 from negotiations.models import (
     MANAGING_ROLES,
     Assignment,
@@ -41,13 +43,33 @@ def coding_list_visible_to(*, study: Study, user: User, role: str) -> QuerySet[C
     return codings.filter(Q(coder=user) | Exists(submitted_here))
 
 
+# The fields of a coding that the coding page shows, in this order (see `coding_page`).
+CODING_PAGE_FIELDS = (
+    "pk",
+    "start",
+    "end",
+    "code_id",
+    "code__name",
+    "stance",
+    "demonstrating_party__code",
+    "strength",
+    "coder_id",
+    "coder__username",
+    "memo",
+)
+
+
 @dataclass
 class CodingPage:
-    """Everything the coding page shows, read in a fixed number of queries."""
+    """Everything the coding page shows, read in a fixed number of queries.
+
+    `codings` are plain tuples in the order of `CODING_PAGE_FIELDS`: the page needs a few small
+    values per coding, and building model instances for thousands of them was most of its cost.
+    The source's text is deferred: the page takes its HTML from `coding_text_html`.
+    """
 
     source: Source
-    segments: list[tuple[int, int]]
-    codings: list[Coding]
+    codings: list[tuple]
     codes: list[Code]
     parties: list[Party]
     assignment: Assignment | None
@@ -66,10 +88,10 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
     """
     source = (
         Source.objects.select_related("negotiation", "phase", "speaker_party")
+        .defer("text")
         .filter(study=study)
         .get(pk=source_id)
     )
-    segments = list(source.segments.order_by("index").values_list("start", "end"))
     assignment = None
     if role == Role.CODER:
         assignment = Assignment.objects.filter(source=source, coder=user).first()
@@ -96,9 +118,7 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
     if layer not in allowed:
         layer = layers[0][0] if layers else "all"
 
-    codings = Coding.objects.filter(source=source).select_related(
-        "code", "coder", "demonstrating_party"
-    )
+    codings = Coding.objects.filter(source=source)
     if layer == "mine":
         codings = codings.filter(coder=user)
     elif layer != "all":
@@ -107,8 +127,7 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         codings = codings.filter(coder=user)
     return CodingPage(
         source=source,
-        segments=segments,
-        codings=list(codings.order_by("start", "end", "pk")),
+        codings=list(codings.order_by("start", "end", "pk").values_list(*CODING_PAGE_FIELDS)),
         codes=list(codebook_selectors.active_code_list(study=study)),
         parties=list(study_selectors.party_list(study=study)),
         assignment=assignment,
@@ -118,6 +137,29 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         layers=layers,
         assignments=assignments,
     )
+
+
+# Bump when the HTML that `render_text_html` makes changes, so no stale text is served.
+TEXT_HTML_VERSION = 1
+
+
+def source_segments(*, source: Source) -> list[tuple[int, int]]:
+    return list(source.segments.order_by("index").values_list("start", "end"))
+
+
+def coding_text_html(*, source: Source) -> str:
+    """The source's text as HTML runs of sentences, rendered once and cached by the text's digest.
+
+    A coded text never changes and segments follow from the text alone, so the digest names the
+    HTML for good; the cache is shared by every process (settings: `CACHES`). Highlights are
+    painted over it in the browser.
+    """
+    key = f"coding-text:{TEXT_HTML_VERSION}:{source.text_sha256}"
+    html = cache.get(key)
+    if html is None:
+        html = render_text_html(source.text, source_segments(source=source), [])
+        cache.set(key, html, timeout=None)
+    return html
 
 
 def assignment_list_for_coder(*, study: Study, user: User) -> QuerySet[Assignment]:
