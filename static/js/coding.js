@@ -541,7 +541,16 @@
     }
   });
 
-  // The server answers a write with one coding in an event (views.py: _saved_response).
+  // The server answers a write with one coding in an event (views.py: _saved_response). The event
+  // comes before htmx swaps the message in, and its handler may remove the form that asked
+  // (a list item's), so "shown" is marked once the swap is done.
+  function shown() {
+    setTimeout(() => {
+      performance.mark("coding-save-shown");
+      document.dispatchEvent(new CustomEvent("trustcoder:text-updated"));
+    }, 0);
+  }
+
   document.body.addEventListener("coding-saved", (event) => {
     learnNames(event.detail);
     addCoding(event.detail.coding);
@@ -551,22 +560,31 @@
     const memo = $("c-memo");
     if (memo) memo.value = "";
     performance.mark("coding-highlight-shown");
+    shown();
   });
 
   document.body.addEventListener("coding-changed", (event) => {
     learnNames(event.detail);
     removeCoding(event.detail.coding[ID]);
     addCoding(event.detail.coding);
+    shown();
   });
 
   document.body.addEventListener("coding-removed", (event) => {
     removeCoding(event.detail.id);
+    shown();
   });
 
+  // A refused write sends no event. A refused selection is dropped; the memo is kept for the
+  // next try.
   document.body.addEventListener("htmx:afterRequest", (event) => {
-    if (!event.detail || !ours(event.detail.elt)) return;
-    performance.mark("coding-save-shown");
-    document.dispatchEvent(new CustomEvent("trustcoder:text-updated"));
+    const detail = event.detail;
+    if (!detail || !detail.xhr || detail.xhr.status < 400 || !ours(detail.elt)) return;
+    if (detail.elt.id === "coding-form") {
+      window.getSelection().removeAllRanges();
+      setPending(null);
+    }
+    shown();
   });
 
   function start() {
