@@ -32,7 +32,6 @@ from negotiations.coding.forms import (
     CodingSentencesForm,
 )
 from negotiations.coding.highlight import ListedCoding, codings_payload, render_coding_items
-from negotiations.exports.tabular import csv_lines
 from negotiations.http import HtmxHttpRequest, csv_response, error_text, form_errors
 from negotiations.models import (
     Assignment,
@@ -433,6 +432,5 @@ def export_codings(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse
     codings = selectors.coding_list_visible_to(study=study, user=request.user, role=membership.role)
     stamp = timezone.now().strftime("%Y%m%d")
     return csv_response(
-        f"{study.slug}-codings-{stamp}.csv",
-        csv_lines(selectors.CODING_COLUMNS, selectors.coding_rows(codings=codings, study=study)),
+        f"{study.slug}-codings-{stamp}.csv", selectors.coding_csv(codings=codings, study=study)
     )

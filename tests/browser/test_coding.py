@@ -672,10 +672,14 @@ def test_supervisor_sees_every_coders_layer(page, world):
     )
     expect(page.locator("#coding-list .coding-item")).to_have_count(2)
     assert highlighted_text(page) == hers.quote + his.quote
+    mark_page(page)
+    # The chooser applies at once and loads only the layer's codings, not the page.
     layer.select_option(str(world.coder2.pk))
     expect(page.locator("#coding-list .coding-item")).to_have_count(1)
     expect(page.locator(f"#coding-{his.pk}")).to_be_visible()
     assert highlighted_text(page) == his.quote
+    assert_same_page(page)
+    assert page.url.endswith(f"?layer={world.coder2.pk}")
     # A supervisor reads; nothing on the page lets them code.
     expect(page.locator("#coding-form")).to_have_count(0)
 
