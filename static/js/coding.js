@@ -466,6 +466,7 @@
       .then((payload) => {
         showLayer(payload);
         history.replaceState(null, "", chooser.getAttribute("action") + `?layer=${encodeURIComponent(payload.layer)}`);
+        performance.mark("coding-layer-shown");
         document.dispatchEvent(new CustomEvent("trustcoder:layer-shown"));
       })
       .catch(() => chooser.submit());
