@@ -482,10 +482,20 @@
     const help = $("help-dialog");
     if (help && help.open) return;
     if (event.key === "Escape") {
-      if (typing(event.target)) event.target.blur();
+      hideTip();
+      // Leaving a field keeps the passage chosen for the coding; outside a field Esc drops it.
+      if (typing(event.target)) {
+        event.target.blur();
+        return;
+      }
       window.getSelection().removeAllRanges();
       setPending(null);
-      hideTip();
+      return;
+    }
+    // Ctrl+Enter in the memo saves the coding.
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "c-memo") {
+      event.preventDefault();
+      saveCoding();
       return;
     }
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;

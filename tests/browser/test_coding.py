@@ -784,3 +784,32 @@ def test_a_saved_coding_takes_its_place_in_the_list(page, world):
     expect(items.first).to_have_attribute("data-start", str(first_sentence.start))
     expect(items).to_have_count(2)
     assert page.locator("#codings li.empty").count() == 0
+
+
+# 12. The memo from the keyboard, feedback without moving the text -------------------------------
+
+
+def test_memo_keys_and_feedback_that_does_not_move_the_text(page, world):
+    source = world.source(STATEMENT)
+    first = source.segments.order_by("index").first()
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source))
+    where = "document.getElementById('text').getBoundingClientRect().top + window.scrollY"
+    top = page.evaluate(where)
+
+    page.keyboard.press("j")
+    page.keyboard.press("2")
+    page.keyboard.press("m")
+    page.keyboard.type("Fuel promised.")
+    # Esc leaves the memo; the passage stays chosen.
+    page.keyboard.press("Escape")
+    expect(page.locator("#selection-preview")).to_have_class(_has("ready"))
+    page.keyboard.press("m")
+    with settled(page):
+        page.keyboard.press("Control+Enter")
+
+    expect(page.locator("#messages")).to_contain_text("Saved")
+    coding = Coding.objects.get(source=source)
+    assert (coding.start, coding.end, coding.memo) == (first.start, first.end, "Fuel promised.")
+    wait_painted(page, 1)
+    assert page.evaluate(where) == top
