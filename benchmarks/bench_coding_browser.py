@@ -11,8 +11,8 @@ Chromium (TRUSTCODER_CHROMIUM, default /usr/bin/chromium). Printed, as medians o
   empty layer), a coder in progress (about 670 highlights of their own) and the supervisor's
   "all coders" layer (2,000 highlights);
 - save: from Enter (the ``coding-save-start`` mark) to the new highlight shown (the
-  ``coding-save-shown`` mark, set on htmx:afterSettle), for both coders;
-- the supervisor switching layers with htmx (one coder's layer back to all 2,000 highlights).
+  ``coding-highlight-shown`` mark, set when the saved coding is painted), for both coders;
+- the supervisor switching layers (one coder's layer back to all 2,000 highlights, as JSON).
 
 The database is destroyed at the end.
 """
@@ -241,14 +241,14 @@ NAV_JS = """() => {
     dcl_end: nav.domContentLoadedEventEnd,
     load_end: nav.loadEventEnd,
     html_bytes: nav.decodedBodySize,
-    highlights: document.querySelectorAll("#text .hl").length,
+    highlights: Array.from(CSS.highlights.values()).reduce((n, h) => n + h.size, 0),
     items: document.querySelectorAll("#coding-list .coding-item").length,
   };
 }"""
 # From a mark to the last coding-save-shown mark, split at the end of the htmx request's response.
-SPLIT_JS = """([mark, path]) => {
+SPLIT_JS = """([mark, path, end]) => {
   const start = performance.getEntriesByName(mark).at(-1);
-  const shown = performance.getEntriesByName("coding-save-shown").at(-1);
+  const shown = performance.getEntriesByName(end).at(-1);
   const request = performance.getEntriesByType("resource")
     .filter((e) => e.name.includes(path)).at(-1);
   return {
@@ -257,7 +257,8 @@ SPLIT_JS = """([mark, path]) => {
     swap: shown.startTime - request.responseEnd,
   };
 }"""
-SHOWN_COUNT = "performance.getEntriesByName('coding-save-shown').length"
+SHOWN_COUNT = "performance.getEntriesByName('coding-highlight-shown').length"
+LAYER_COUNT = "performance.getEntriesByName('coding-layer-shown').length"
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -297,7 +298,9 @@ def measure_saves(page, url: str) -> list[dict[str, float]]:
         page.keyboard.press("1")
         page.keyboard.press("Enter")
         wait_until(lambda before=before: page.evaluate(SHOWN_COUNT) > before)
-        runs.append(page.evaluate(SPLIT_JS, ["coding-save-start", "/codings/"]))
+        runs.append(
+            page.evaluate(SPLIT_JS, ["coding-save-start", "/codings/", "coding-highlight-shown"])
+        )
     return runs[1:]
 
 
@@ -306,11 +309,11 @@ def measure_layer_switch(page, url: str, coder_id: int) -> list[dict[str, float]
     runs = []
     for _ in range(LOAD_RUNS):
         for layer in (str(coder_id), "all"):
-            before = page.evaluate(SHOWN_COUNT)
+            before = page.evaluate(LAYER_COUNT)
             page.evaluate("performance.mark('bench-switch')")
             page.select_option("#layer", layer)
-            wait_until(lambda before=before: page.evaluate(SHOWN_COUNT) > before)
-        runs.append(page.evaluate(SPLIT_JS, ["bench-switch", "layer=all"]))
+            wait_until(lambda before=before: page.evaluate(LAYER_COUNT) > before)
+        runs.append(page.evaluate(SPLIT_JS, ["bench-switch", "layer=all", "coding-layer-shown"]))
     return runs
 
 
@@ -373,7 +376,7 @@ def run_browser(base_url: str, source) -> None:
                 measure_saves(pages["carl"], url),
             )
 
-            print("\nLayer switch with htmx, one coder's layer -> all coders (sam)")
+            print("\nLayer switch (codings as JSON), one coder's layer -> all coders (sam)")
             print_times(
                 "supervisor, to 2,000+ highlights",
                 measure_layer_switch(pages["sam"], url + "?layer=all", cody_id),

@@ -18,3 +18,4 @@ CSRF_COOKIE_SECURE = False
 # The browser tests fetch static files from the live server without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -201,3 +201,35 @@ def render_coding_items(
         item.append("</li>")
         parts.append("".join(item))
     return "".join(parts)
+
+
+# What the browser receives per coding (static/js/coding.js reads them by position).
+COMPACT_FIELDS = ("id", "start", "end", "code", "stance", "party", "strength", "coder", "memo")
+
+
+def compact_coding(row: Sequence) -> list:
+    """One coding as the page's compact row, from a tuple in the order of
+    `coding.selectors.CODING_PAGE_FIELDS` (names of code and coder travel separately)."""
+    pk, start, end, code_id, _code, stance, party, strength, coder_id, _coder, memo = row
+    return [pk, start, end, code_id, stance, party, strength, coder_id, memo]
+
+
+def codings_payload(rows: Iterable[Sequence], *, me: int, can_code: bool, show_coder: bool) -> dict:
+    """The codings of the page as compact JSON data: rows of `COMPACT_FIELDS`, and the names of
+    their codes and coders once each. Quotes are not sent: the browser has the text."""
+    codes: dict[int, str] = {}
+    coders: dict[int, str] = {}
+    codings = []
+    for row in rows:
+        codes[row[3]] = row[4]
+        coders[row[8]] = row[9]
+        codings.append(compact_coding(row))
+    return {
+        "fields": COMPACT_FIELDS,
+        "codings": codings,
+        "codes": codes,
+        "coders": coders,
+        "me": me,
+        "canCode": can_code,
+        "showCoder": show_coder,
+    }

@@ -8,9 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from negotiations.codebook import selectors as codebook_selectors
+from negotiations.coding.highlight import render_text_html
+from negotiations.exports.tabular import (
+    csv_lines,
+    date_sql,
+    isoformat_sql,
+    neutralise,
+    neutralised_sql,
+)
 from negotiations.models import (
     MANAGING_ROLES,
     Assignment,
@@ -41,13 +51,33 @@ def coding_list_visible_to(*, study: Study, user: User, role: str) -> QuerySet[C
     return codings.filter(Q(coder=user) | Exists(submitted_here))
 
 
+# The fields of a coding that the coding page shows, in this order (see `coding_page`).
+CODING_PAGE_FIELDS = (
+    "pk",
+    "start",
+    "end",
+    "code_id",
+    "code__name",
+    "stance",
+    "demonstrating_party__code",
+    "strength",
+    "coder_id",
+    "coder__username",
+    "memo",
+)
+
+
 @dataclass
 class CodingPage:
-    """Everything the coding page shows, read in a fixed number of queries."""
+    """Everything the coding page shows, read in a fixed number of queries.
+
+    `codings` are plain tuples in the order of `CODING_PAGE_FIELDS`: the page needs a few small
+    values per coding, and building model instances for thousands of them was most of its cost.
+    The source's text is deferred: the page takes its HTML from `coding_text_html`.
+    """
 
     source: Source
-    segments: list[tuple[int, int]]
-    codings: list[Coding]
+    codings: list[tuple]
     codes: list[Code]
     parties: list[Party]
     assignment: Assignment | None
@@ -66,10 +96,10 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
     """
     source = (
         Source.objects.select_related("negotiation", "phase", "speaker_party")
+        .defer("text")
         .filter(study=study)
         .get(pk=source_id)
     )
-    segments = list(source.segments.order_by("index").values_list("start", "end"))
     assignment = None
     if role == Role.CODER:
         assignment = Assignment.objects.filter(source=source, coder=user).first()
@@ -96,9 +126,7 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
     if layer not in allowed:
         layer = layers[0][0] if layers else "all"
 
-    codings = Coding.objects.filter(source=source).select_related(
-        "code", "coder", "demonstrating_party"
-    )
+    codings = Coding.objects.filter(source=source)
     if layer == "mine":
         codings = codings.filter(coder=user)
     elif layer != "all":
@@ -107,8 +135,7 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         codings = codings.filter(coder=user)
     return CodingPage(
         source=source,
-        segments=segments,
-        codings=list(codings.order_by("start", "end", "pk")),
+        codings=list(codings.order_by("start", "end", "pk").values_list(*CODING_PAGE_FIELDS)),
         codes=list(codebook_selectors.active_code_list(study=study)),
         parties=list(study_selectors.party_list(study=study)),
         assignment=assignment,
@@ -118,6 +145,29 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         layers=layers,
         assignments=assignments,
     )
+
+
+# Bump when the HTML that `render_text_html` makes changes, so no stale text is served.
+TEXT_HTML_VERSION = 1
+
+
+def source_segments(*, source: Source) -> list[tuple[int, int]]:
+    return list(source.segments.order_by("index").values_list("start", "end"))
+
+
+def coding_text_html(*, source: Source) -> str:
+    """The source's text as HTML runs of sentences, rendered once and cached by the text's digest.
+
+    A coded text never changes and segments follow from the text alone, so the digest names the
+    HTML for good; the cache is shared by every process (settings: `CACHES`). Highlights are
+    painted over it in the browser.
+    """
+    key = f"coding-text:{TEXT_HTML_VERSION}:{source.text_sha256}"
+    html = cache.get(key)
+    if html is None:
+        html = render_text_html(source.text, source_segments(source=source), [])
+        cache.set(key, html, timeout=None)
+    return html
 
 
 def assignment_list_for_coder(*, study: Study, user: User) -> QuerySet[Assignment]:
@@ -200,10 +250,8 @@ CODING_COLUMNS = (
 )
 
 
-def coding_rows(
-    *, codings: QuerySet[Coding], study: Study, submitted_only: bool = False
-) -> Iterator[tuple[Any, ...]]:
-    """One row per coding, with the coder's assignment status on its source (assigned, in
+def _coding_values(codings: QuerySet[Coding], *, submitted_only: bool = False) -> QuerySet:
+    """The export's columns, with the coder's assignment status on its source (assigned, in
     progress, submitted; empty without an assignment). With `submitted_only`, only codings of
     sources their coder has submitted: the work that counts in agreement and assessments."""
     status = Assignment.objects.filter(source=OuterRef("source"), coder=OuterRef("coder")).values(
@@ -212,7 +260,7 @@ def coding_rows(
     codings = codings.annotate(assignment_status=Subquery(status))
     if submitted_only:
         codings = codings.filter(assignment_status=AssignmentStatus.SUBMITTED)
-    rows = codings.order_by("source__date", "source_id", "start", "end", "pk").values_list(
+    return codings.order_by("source__date", "source_id", "start", "end", "pk").values_list(
         "pk",
         "source__negotiation__name",
         "source__phase__name",
@@ -235,5 +283,61 @@ def coding_rows(
         "created_at",
         "updated_at",
     )
-    for row in rows.iterator(chunk_size=2000):
+
+
+def coding_rows(
+    *, codings: QuerySet[Coding], study: Study, submitted_only: bool = False
+) -> Iterator[tuple[Any, ...]]:
+    """One row per coding in CODING_COLUMNS order (see `_coding_values`)."""
+    for row in _coding_values(codings, submitted_only=submitted_only).iterator(chunk_size=2000):
         yield (row[0], study.slug, *row[1:])
+
+
+# How PostgreSQL writes each column of `_coding_values` (c0, c1...), in CODING_COLUMNS order;
+# the study's slug is a parameter.
+_COPY_CELLS = (
+    "c0",
+    "%s",
+    *(neutralised_sql(f"c{i}") for i in (1, 2)),
+    "c3",
+    neutralised_sql("c4"),
+    date_sql("c5"),
+    *(neutralised_sql(f"c{i}") for i in range(6, 15)),
+    "c15",
+    "c16",
+    neutralised_sql("c17"),
+    neutralised_sql("c18"),
+    isoformat_sql("c19"),
+    isoformat_sql("c20"),
+)
+
+
+def coding_csv(
+    *, codings: QuerySet[Coding], study: Study, submitted_only: bool = False
+) -> Iterator[bytes]:
+    """The codings export as CSV bytes. On PostgreSQL the database writes the rows itself
+    (`COPY (SELECT ...) TO STDOUT`, neutralised in the SQL, streamed by psycopg): the same bytes
+    as the Python path that SQLite uses (a test compares them)."""
+    connection = connections[codings.db]
+    if connection.vendor != "postgresql":
+        rows = coding_rows(codings=codings, study=study, submitted_only=submitted_only)
+        for line in csv_lines(CODING_COLUMNS, rows):
+            yield line.encode()
+        return
+    yield from (line.encode() for line in csv_lines(CODING_COLUMNS, []))
+    values = _coding_values(codings, submitted_only=submitted_only)
+    inner, params = values.query.sql_with_params()
+    names = ", ".join(f"c{i}" for i in range(21))
+    cells = ", ".join(_COPY_CELLS)
+    # Built from constant expressions and the ORM's own SQL; every value is a parameter.
+    sql = (
+        f"COPY (SELECT {cells} FROM ({inner}) AS t({names})) "  # noqa: S608
+        "TO STDOUT (FORMAT csv, ENCODING 'UTF8')"
+    )
+    connection.ensure_connection()
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(sql, (neutralise(study.slug), *params)) as copy,
+    ):
+        for chunk in copy:
+            yield bytes(chunk)

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path(study + "sources/<int:source_id>/code/", views.coding_page, name="coding_page"),
     path(study + "sources/<int:source_id>/codings/", views.coding_create, name="coding_create"),
+    path(study + "sources/<int:source_id>/codings.json", views.coding_data, name="coding_data"),
     path(
         study + "sources/<int:source_id>/codings/sentences/",
         views.coding_sentences,

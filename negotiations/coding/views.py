@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
     Http404,
     HttpResponse,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from negotiations.access import CODERS, MANAGERS, study_for_member
 from negotiations.codebook import selectors as codebook_selectors
@@ -25,8 +31,8 @@ from negotiations.coding.forms import (
     CodingForm,
     CodingSentencesForm,
 )
-from negotiations.coding.highlight import ListedCoding, Span, render_coding_items, render_text_html
-from negotiations.http import HtmxHttpRequest, error_text, form_errors, table_response
+from negotiations.coding.highlight import ListedCoding, codings_payload, render_coding_items
+from negotiations.http import HtmxHttpRequest, csv_response, error_text, form_errors, table_response
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -40,18 +46,19 @@ from negotiations.sources import selectors as source_selectors
 from negotiations.studies import selectors as study_selectors
 
 
-def _listed(coding: Coding, *, editable: bool) -> ListedCoding:
+def _listed(row: tuple, text: str, *, editable: bool) -> ListedCoding:
+    pk, start, end, code_id, code_name, stance, party, strength, _coder_id, coder, memo = row
     return ListedCoding(
-        id=coding.pk,
-        code_id=coding.code_id,
-        code_name=coding.code.name,
-        stance=coding.stance,
-        party=coding.demonstrating_party.code,
-        strength=coding.strength,
-        coder=coding.coder.username,
-        quote=coding.quote,
-        memo=coding.memo,
-        start=coding.start,
+        id=pk,
+        code_id=code_id,
+        code_name=code_name,
+        stance=stance,
+        party=party,
+        strength=strength,
+        coder=coder,
+        quote=text[start:end],
+        memo=memo,
+        start=start,
         editable=editable,
     )
 
@@ -67,13 +74,7 @@ def _list_urls(study) -> dict[str, str]:
     }
 
 
-def _coding_context(
-    request: HtmxHttpRequest,
-    study,
-    membership,
-    source_id: int,
-    with_list: bool = True,
-) -> dict:
+def _page_data(request: HtmxHttpRequest, study, membership, source_id: int):
     layer = request.GET.get("layer") or request.POST.get("layer") or "mine"
     try:
         data = selectors.coding_page(
@@ -87,48 +88,73 @@ def _coding_context(
         raise Http404("No such source.") from None
     if membership.role == Role.CODER and data.assignment is None:
         raise PermissionDenied("This source is not assigned to you.")
-    source = data.source
-    text_html = render_text_html(
-        source.text,
-        data.segments,
-        (Span(c.pk, c.start, c.end, c.code_id, c.stance) for c in data.codings),
+    return data
+
+
+def _payload(request: HtmxHttpRequest, data) -> dict:
+    return codings_payload(
+        data.codings,
+        me=request.user.pk,
+        can_code=data.can_code,
+        show_coder=data.layer != "mine",
     )
-    own_layer = data.layer == "mine"
-    coding_items = ""
-    if with_list:
-        coding_items = render_coding_items(
-            (
-                _listed(c, editable=data.can_code and c.coder_id == request.user.pk)
-                for c in data.codings
-            ),
-            show_coder=not own_layer,
-            csrf_token=get_token(request),
-            **_list_urls(study),
-        )
+
+
+def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int) -> dict:
+    """The page: the text's HTML from the cache, the codings as compact data painted by
+    coding.js; in sentence mode (the page without JavaScript) the sentences and the list."""
+    data = _page_data(request, study, membership, source_id)
+    source = data.source
+    sentence_mode = request.GET.get("mode") == "sentences"
     code_sets = {}
     for code in data.codes:
         code_sets.setdefault(code.code_set, []).append(code)
-    return {
+    context = {
         "study": study,
         "membership": membership,
         "page": data,
         "source": source,
-        # Both are built from escaped pieces in highlight.py.
-        "text_html": mark_safe(text_html),
-        "coding_items": mark_safe(coding_items),
         "n_codings": len(data.codings),
         "code_sets": code_sets,
         "strengths": Strength.choices,
         "stances": Stance.choices,
-        "sentence_mode": request.GET.get("mode") == "sentences",
-        "sentences": [(i, source.text[a:b]) for i, (a, b) in enumerate(data.segments)]
-        if request.GET.get("mode") == "sentences"
-        else [],
+        "sentence_mode": sentence_mode,
+        "source_id": source.pk,
     }
+    if sentence_mode:
+        text = source.text
+        segments = selectors.source_segments(source=source)
+        context["sentences"] = [(i, text[a:b]) for i, (a, b) in enumerate(segments)]
+        # Built from escaped pieces in highlight.py.
+        context["coding_items"] = mark_safe(
+            render_coding_items(
+                (
+                    _listed(row, text, editable=data.can_code and row[8] == request.user.pk)
+                    for row in data.codings
+                ),
+                show_coder=data.layer != "mine",
+                csrf_token=get_token(request),
+                **_list_urls(study),
+            )
+        )
+    else:
+        # Built from escaped pieces in highlight.py.
+        context["text_html"] = mark_safe(selectors.coding_text_html(source=source))
+        context["codings_payload"] = _payload(request, data)
+        context["list_urls"] = _list_urls(study)
+    return context
 
 
-def _workspace(request: HtmxHttpRequest, context: dict, status: int = 200) -> HttpResponse:
-    return render(request, "negotiations/coding/coding.html#workspace", context, status=status)
+# Each rendering masks the CSRF token afresh; the validator must not see that.
+_MASKED_TOKEN = re.compile(rb'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]+')
+
+
+def _page_etag(request: HtmxHttpRequest, content: bytes) -> str:
+    """A strong validator of the page: its content with the masked CSRF tokens taken out, and the
+    token's secret put in (a page kept from an older session would carry a stale token)."""
+    digest = hashlib.sha256(_MASKED_TOKEN.sub(rb"\1", content))
+    digest.update(request.META.get("CSRF_COOKIE", "").encode())
+    return f'"{digest.hexdigest()[:32]}"'
 
 
 def _coding_url(study, source_id: int, layer: str = "") -> str:
@@ -138,81 +164,90 @@ def _coding_url(study, source_id: int, layer: str = "") -> str:
 
 @require_GET
 def coding_page(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
-    """A source's coding page: the text with highlights, the codebook and the coder's codings."""
+    """A source's coding page: the text with highlights, the codebook and the codings list.
+
+    The response carries an ETag of its content, so a browser that has the page already gets a
+    304 without the body while nothing on it changed.
+    """
     study, membership = study_for_member(request, slug)
     context = _coding_context(request, study, membership, source_id)
-    if request.htmx:
-        return _workspace(request, context)
-    return render(request, "negotiations/coding/coding.html", context)
+    response = render(request, "negotiations/coding/coding.html", context)
+    response["Cache-Control"] = "private, no-cache"
+    response["ETag"] = _page_etag(request, response.content)
+    return get_conditional_response(request, etag=response["ETag"], response=response)
 
 
-def _coding_post_response(
-    request: HtmxHttpRequest, study, membership, source_id: int, error: str = "", undo=None
-) -> HttpResponse:
-    if error:
-        messages.error(request, error)
-    if not request.htmx:
-        return redirect(_coding_url(study, source_id))
-    context = _coding_context(request, study, membership, source_id)
-    context["undo"] = undo
-    return _workspace(request, context, status=422 if error else 200)
+@require_GET
+def coding_data(request: HtmxHttpRequest, slug: str, source_id: int) -> JsonResponse:
+    """The codings of one layer as the page's compact data: the layer chooser loads this."""
+    study, membership = study_for_member(request, slug)
+    data = _page_data(request, study, membership, source_id)
+    return JsonResponse(_payload(request, data) | {"layer": data.layer})
+
+
+def _compact_event(coding: Coding) -> dict:
+    return {
+        "coding": [
+            coding.pk,
+            coding.start,
+            coding.end,
+            coding.code_id,
+            coding.stance,
+            coding.demonstrating_party.code,
+            coding.strength,
+            coding.coder_id,
+            coding.memo,
+        ],
+        "code": coding.code.name,
+        "coder": coding.coder.username,
+    }
 
 
 def _saved_response(
     request: HtmxHttpRequest,
     study,
-    membership,
     source_id: int,
     *,
-    added: Coding | None = None,
-    changed: Coding | None = None,
-    removed_id: int | None = None,
+    event: str = "",
+    detail: dict | None = None,
     undo: dict | None = None,
+    status: int = 200,
 ) -> HttpResponse:
-    """After a save with htmx: the text with its highlights and only what changed in the list
-    (an added, changed or removed item), so a long list is not sent and rebuilt every time."""
+    """After a write with htmx: the message and the undo slot (out of band), and a client event
+    carrying only the coding that changed. Its cost and size do not depend on how many codings
+    the source already has: coding.js paints the one coding and places its list item."""
     if not request.htmx:
         return redirect(_coding_url(study, source_id))
-    context = _coding_context(request, study, membership, source_id, with_list=False)
+    context = {"study": study, "source_id": source_id, "undo": undo, "saved": True}
+    response = render(request, "negotiations/coding/coding.html#saved", context, status=status)
+    if event:
+        trigger_client_event(response, event, detail or {})
+    return response
 
-    def item(coding: Coding, attributes: str = "") -> str:
-        html = render_coding_items(
-            [_listed(coding, editable=True)],
-            show_coder=False,
-            csrf_token=get_token(request),
-            **_list_urls(study),
-        )
-        return html.replace(
-            f'<li id="coding-{coding.pk}"', f'<li id="coding-{coding.pk}"{attributes}', 1
-        )
 
-    context.update(
-        saved=True,
-        undo=undo,
-        removed_id=removed_id,
-        # Both are built from escaped pieces in highlight.py.
-        added_item=mark_safe(item(added)) if added else "",
-        changed_item=mark_safe(item(changed, ' hx-swap-oob="true"')) if changed else "",
-    )
-    return render(request, "negotiations/coding/coding.html#saved", context)
+def _refused(request: HtmxHttpRequest, study, source_id: int, error: str) -> HttpResponse:
+    messages.error(request, error)
+    return _saved_response(request, study, source_id, status=422)
 
 
 @require_POST
 def coding_create(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
-    study, membership = study_for_member(request, slug, CODERS)
+    study, _membership = study_for_member(request, slug, CODERS)
     source = get_object_or_404(Source, study=study, pk=source_id)
     form = CodingForm(request.POST, study=study)
     if not form.is_valid():
-        return _coding_post_response(request, study, membership, source_id, form.error_text())
+        return _refused(request, study, source_id, form.error_text())
     try:
         # The form's fields are the service's arguments: span, quote, code, stance, party...
         coding = services.coding_create(source=source, coder=request.user, **form.cleaned_data)
     except ValidationError as exc:
-        return _coding_post_response(request, study, membership, source_id, error_text(exc))
+        return _refused(request, study, source_id, error_text(exc))
     messages.success(
         request, f"Saved {coding.code.name} ({coding.stance}, {coding.demonstrating_party.code})."
     )
-    return _saved_response(request, study, membership, source_id, added=coding)
+    return _saved_response(
+        request, study, source_id, event="coding-saved", detail=_compact_event(coding)
+    )
 
 
 @require_POST
@@ -265,37 +300,38 @@ def coding_update(request: HtmxHttpRequest, slug: str, coding_id: int) -> HttpRe
         return render(request, template, context)
     form = CodingEditForm(request.POST, study=study)
     if not form.is_valid():
-        return _coding_post_response(
-            request, study, membership, coding.source_id, form.error_text()
-        )
+        return _refused(request, study, coding.source_id, form.error_text())
     try:
         services.coding_update(coding=coding, coder=request.user, **form.cleaned_data)
     except ValidationError as exc:
-        return _coding_post_response(request, study, membership, coding.source_id, error_text(exc))
+        return _refused(request, study, coding.source_id, error_text(exc))
     messages.success(request, "Coding changed.")
-    coding.refresh_from_db()
-    return _saved_response(request, study, membership, coding.source_id, changed=coding)
+    coding = Coding.objects.select_related("code", "coder", "demonstrating_party").get(pk=coding.pk)
+    return _saved_response(
+        request, study, coding.source_id, event="coding-changed", detail=_compact_event(coding)
+    )
 
 
 @require_POST
 def coding_delete(request: HtmxHttpRequest, slug: str, coding_id: int) -> HttpResponse:
-    study, membership = study_for_member(request, slug, CODERS)
+    study, _membership = study_for_member(request, slug, CODERS)
     coding = get_object_or_404(
-        Coding.objects.select_related("source", "code", "demonstrating_party"),
+        Coding.objects.select_related("source", "code").defer("source__text"),
         source__study=study,
         pk=coding_id,
     )
     if coding.coder_id != request.user.pk:
         raise PermissionDenied("You can only delete your own codings.")
-    source = coding.source
+    source_id = coding.source_id
     try:
         restorable = services.coding_delete(coding=coding, coder=request.user)
     except ValidationError as exc:
-        return _coding_post_response(request, study, membership, source.pk, error_text(exc))
-    restorable["quote"] = source.text[restorable["start"] : restorable["end"]]
+        return _refused(request, study, source_id, error_text(exc))
+    # The quote saved with the coding is text[start:end] (the service checks it on save).
+    restorable["quote"] = coding.quote
     messages.success(request, f"Deleted {coding.code.name} on “{restorable['quote'][:60]}”.")
     return _saved_response(
-        request, study, membership, source.pk, removed_id=coding_id, undo=restorable
+        request, study, source_id, event="coding-removed", detail={"id": coding_id}, undo=restorable
     )
 
 
@@ -396,9 +432,15 @@ def export_codings(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse
     codings = selectors.coding_list_visible_to(study=study, user=request.user, role=membership.role)
     stamp = timezone.now().strftime("%Y%m%d")
     submitted_only = request.GET.get("submitted") == "1"
-    return table_response(
-        request,
-        f"{study.slug}-codings{'-submitted' if submitted_only else ''}-{stamp}",
-        selectors.CODING_COLUMNS,
-        selectors.coding_rows(codings=codings, study=study, submitted_only=submitted_only),
+    filename = f"{study.slug}-codings{'-submitted' if submitted_only else ''}-{stamp}"
+    if request.GET.get("as") == "xlsx":
+        return table_response(
+            request,
+            filename,
+            selectors.CODING_COLUMNS,
+            selectors.coding_rows(codings=codings, study=study, submitted_only=submitted_only),
+        )
+    return csv_response(
+        f"{filename}.csv",
+        selectors.coding_csv(codings=codings, study=study, submitted_only=submitted_only),
     )

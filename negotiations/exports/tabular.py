@@ -90,3 +90,33 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str 
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# The same cells written by PostgreSQL: SQL expressions over a column, for
+# `COPY (SELECT ...) TO STDOUT (FORMAT csv)`. PostgreSQL's CSV quoting is csv.writer's (a cell
+# is quoted when it holds a comma, a double quote, CR or LF) except that it quotes an empty
+# string, which is why empty text becomes NULL (written as nothing, as csv.writer writes "").
+_SQL_TRIGGERS = "'=', '+', '-', '@', chr(9), chr(13)"
+
+
+def neutralised_sql(column: str) -> str:
+    """SQL for a text column as `neutralise` writes it."""
+    return (
+        f"NULLIF(CASE WHEN left(ltrim({column}, ''''), 1) IN ({_SQL_TRIGGERS}) "
+        f"THEN '''' || {column} ELSE {column} END, '')"
+    )
+
+
+def isoformat_sql(column: str) -> str:
+    """SQL for a timestamp with time zone as `datetime.isoformat()` writes it in UTC (the
+    fraction only when it is not zero)."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+        f"mod(extract(microseconds FROM {utc})::bigint, 1000000) <> 0 "
+        f"THEN '.' || to_char({utc}, 'US') ELSE '' END || '+00:00'"
+    )
+
+
+def date_sql(column: str) -> str:
+    return f"to_char({column}, 'YYYY-MM-DD')"

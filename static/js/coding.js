@@ -1,5 +1,8 @@
 // The coding page: fills the coding form from a text selection (offsets.js turns it into
-// code-point offsets and snaps it to words) and drives the keyboard.
+// code-point offsets and snaps it to words) and drives the keyboard. The codings arrive as
+// compact data (#codings-data, then one coding per save in an htmx event) and are painted with
+// the CSS Custom Highlight API: one Highlight per code and stance, no element per coding. The
+// list beside the text is built from the same data, in chunks after the page is interactive.
 (function () {
   "use strict";
 
@@ -10,6 +13,216 @@
   const $ = (id) => document.getElementById(id);
   const textRoot = () => $("text");
   const form = () => $("coding-form");
+
+  // Positions in a compact coding row (highlight.py: COMPACT_FIELDS).
+  const ID = 0, START = 1, END = 2, CODE = 3, STANCE = 4, PARTY = 5, STRENGTH = 6, CODER = 7, MEMO = 8;
+  const STRENGTHS = {
+    straw_in_the_wind: "Straw in the wind",
+    hoop: "Hoop",
+    smoking_gun: "Smoking gun",
+    doubly_decisive: "Doubly decisive",
+  };
+  const painting = typeof CSS !== "undefined" && "highlights" in CSS && typeof Highlight === "function";
+
+  let data = null; // {codings: [...rows sorted by start, end, id], codes, coders, me, canCode, showCoder}
+  const rangeOf = new Map(); // coding id -> its Range
+  let built = 0; // how many rows of data.codings have their list item
+  let building = 0;
+
+  function readData() {
+    const script = $("codings-data");
+    data = script ? JSON.parse(script.textContent) : null;
+  }
+
+  function order(a, b) {
+    return a[START] - b[START] || a[END] - b[END] || a[ID] - b[ID];
+  }
+
+  function insertionIndex(row) {
+    let lo = 0;
+    let hi = data.codings.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(data.codings[mid], row) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // Painting -----------------------------------------------------------------------------------
+  function highlightName(row) {
+    return `c${row[CODE]}-${row[STANCE] === "against" ? "against" : "for"}`;
+  }
+
+  function paint(row) {
+    const range = offsets.range(textRoot(), row[START], row[END]);
+    rangeOf.set(row[ID], range);
+    if (!painting) return;
+    const name = highlightName(row);
+    let highlight = CSS.highlights.get(name);
+    if (!highlight) {
+      highlight = new Highlight();
+      CSS.highlights.set(name, highlight);
+    }
+    highlight.add(range);
+  }
+
+  function unpaint(id) {
+    const range = rangeOf.get(id);
+    rangeOf.delete(id);
+    if (!range || !painting) return;
+    for (const highlight of CSS.highlights.values()) highlight.delete(range);
+  }
+
+  function paintAll() {
+    rangeOf.clear();
+    if (painting) CSS.highlights.clear();
+    for (const row of data.codings) paint(row);
+  }
+
+  // The codings list ---------------------------------------------------------------------------
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function short(text, limit = 240) {
+    return text.length <= limit ? text : text.slice(0, limit - 1) + "…";
+  }
+
+  function summary(row) {
+    const parts = [data.codes[row[CODE]], row[STANCE], row[PARTY], STRENGTHS[row[STRENGTH]] || "", data.coders[row[CODER]]];
+    return parts.filter(Boolean).join(" · ");
+  }
+
+  function listItem(row) {
+    const li = element("li", `coding-item code-${row[CODE]}`);
+    li.id = `coding-${row[ID]}`;
+    li.dataset.summary = summary(row);
+    li.dataset.start = String(row[START]);
+    const line = element("div", "coding-line");
+    const swatch = element("span", "swatch");
+    swatch.setAttribute("aria-hidden", "true");
+    const mark = row[STANCE] === "for" ? "+" : "\u2212"; // a minus sign, not a hyphen
+    line.append(
+      swatch, " ", element("strong", "", data.codes[row[CODE]]), " ",
+      element("span", `stance-mark stance-${row[STANCE]}`, `${mark} ${row[STANCE]}`), " ",
+      element("span", "party", row[PARTY]),
+    );
+    if (STRENGTHS[row[STRENGTH]]) line.append(" ", element("span", "badge", STRENGTHS[row[STRENGTH]]));
+    if (data.showCoder) line.append(" ", element("span", "muted", data.coders[row[CODER]]));
+    li.append(line, element("blockquote", "", short(offsets.quote(textRoot(), row[START], row[END]))));
+    if (row[MEMO]) li.append(element("p", "memo", row[MEMO]));
+    if (data.canCode && row[CODER] === data.me) {
+      const root = textRoot();
+      const edit = element("a", "edit-link", "Edit");
+      edit.href = root.dataset.editUrl.replace("{id}", row[ID]);
+      const del = element("form", "inline delete-form");
+      del.method = "post";
+      del.action = root.dataset.deleteUrl.replace("{id}", row[ID]);
+      const token = element("input");
+      token.type = "hidden";
+      token.name = "csrfmiddlewaretoken";
+      token.value = csrfToken();
+      const button = element("button", "link danger", "Delete");
+      button.type = "submit";
+      del.append(token, button);
+      li.append(edit, element("div", "edit-slot"), del);
+    }
+    return li;
+  }
+
+  function updateCount() {
+    const count = $("codings-count");
+    if (count) count.textContent = `(${data.codings.length})`;
+    const list = $("codings");
+    const empty = list && list.querySelector("li.empty");
+    if (data.codings.length && empty) empty.remove();
+    if (list && !data.codings.length && !empty) list.append(element("li", "empty", "No codings in this layer yet."));
+  }
+
+  // Build the list from row `built` on, a chunk per frame, so the page is usable at once.
+  function buildSome(limit) {
+    const list = $("codings");
+    if (!list) return;
+    const stop = Math.min(data.codings.length, built + limit);
+    const chunk = document.createDocumentFragment();
+    for (; built < stop; built++) chunk.append(listItem(data.codings[built]));
+    list.append(chunk);
+  }
+
+  function buildList() {
+    const list = $("codings");
+    if (!list) return;
+    list.replaceChildren();
+    built = 0;
+    updateCount();
+    const run = ++building;
+    const step = () => {
+      if (run !== building) return;
+      buildSome(250);
+      if (built < data.codings.length) requestAnimationFrame(step);
+    };
+    step();
+  }
+
+  function buildAll() {
+    building++;
+    buildSome(Infinity);
+  }
+
+  function addCoding(row) {
+    const index = insertionIndex(row);
+    data.codings.splice(index, 0, row);
+    paint(row);
+    if (index < built) {
+      const list = $("codings");
+      const next = $(`coding-${data.codings[index + 1][ID]}`);
+      list.insertBefore(listItem(row), next);
+      built++;
+    } else if (built === index) {
+      buildSome(1);
+    }
+    updateCount();
+  }
+
+  function removeCoding(id) {
+    const index = data.codings.findIndex((row) => row[ID] === id);
+    if (index < 0) return;
+    data.codings.splice(index, 1);
+    unpaint(id);
+    const item = $(`coding-${id}`);
+    if (item) {
+      item.remove();
+      built--;
+    }
+    updateCount();
+  }
+
+  function learnNames(detail) {
+    data.codes[detail.coding[CODE]] = detail.code;
+    data.coders[detail.coding[CODER]] = detail.coder;
+  }
+
+  function showLayer(payload) {
+    data = payload;
+    paintAll();
+    buildList();
+    const heading = $("codings-count");
+    if (heading && heading.previousSibling) {
+      heading.previousSibling.textContent = data.showCoder ? "Codings " : "My codings ";
+    }
+  }
 
   function selectedSpan() {
     const root = textRoot();
@@ -120,23 +333,51 @@
     f.requestSubmit();
   }
 
-  // Tooltips listing the codings on a highlight ------------------------------------------------
-  function showTip(run) {
+  // Tooltips listing the codings under the pointer ---------------------------------------------
+  // Highlights are not elements, so the pointer is hit-tested against the codings' offsets.
+  function offsetAt(x, y) {
+    const root = textRoot();
+    let node = null;
+    let index = 0;
+    if (document.caretPositionFromPoint) {
+      const position = document.caretPositionFromPoint(x, y);
+      if (position) [node, index] = [position.offsetNode, position.offset];
+    } else if (document.caretRangeFromPoint) {
+      const range = document.caretRangeFromPoint(x, y);
+      if (range) [node, index] = [range.startContainer, range.startOffset];
+    }
+    if (!node || !root.contains(node)) return null;
+    const offset = offsets.pointToOffset(root, node, index);
+    if (offset === null) return null;
+    // The caret sits between two characters: take the one whose box holds the point.
+    for (const candidate of [offset, offset - 1]) {
+      if (candidate < 0) continue;
+      const box = offsets.range(root, candidate, candidate + 1).getBoundingClientRect();
+      if (x >= box.left && x <= box.right && y >= box.top && y <= box.bottom) return candidate;
+    }
+    return null;
+  }
+
+  function codingsAt(offset) {
+    if (offset === null || !data) return [];
+    const found = [];
+    for (const row of data.codings) {
+      if (row[START] > offset) break;
+      if (row[END] > offset) found.push(row);
+    }
+    return found;
+  }
+
+  function showTip(rows, x, y) {
     const tip = $("hl-tip");
     if (!tip) return;
-    const lines = (run.dataset.c || "").split(" ").map((id) => {
-      const item = $(`coding-${id}`);
-      return item ? item.dataset.summary : "";
-    }).filter(Boolean);
-    if (!lines.length) return;
-    tip.replaceChildren(...lines.map((line) => {
-      const div = document.createElement("div");
-      div.textContent = line;
-      return div;
-    }));
-    const box = run.getBoundingClientRect();
-    tip.style.left = `${Math.round(window.scrollX + box.left)}px`;
-    tip.style.top = `${Math.round(window.scrollY + box.bottom + 4)}px`;
+    if (!rows.length) {
+      hideTip();
+      return;
+    }
+    tip.replaceChildren(...rows.map((row) => element("div", "", summary(row))));
+    tip.style.left = `${Math.round(window.scrollX + x)}px`;
+    tip.style.top = `${Math.round(window.scrollY + y + 16)}px`;
     tip.hidden = false;
   }
 
@@ -145,11 +386,11 @@
     if (tip) tip.hidden = true;
   }
 
-  function focusCodings(run) {
+  function focusCodings(rows) {
     document.querySelectorAll(".coding-item.focus").forEach((el) => el.classList.remove("focus"));
-    const ids = (run.dataset.c || "").split(" ").filter(Boolean);
-    ids.forEach((id, i) => {
-      const item = $(`coding-${id}`);
+    if (rows.length) buildAll();
+    rows.forEach((row, i) => {
+      const item = $(`coding-${row[ID]}`);
       if (!item) return;
       item.classList.add("focus");
       if (i === 0) item.scrollIntoView({ block: "nearest" });
@@ -189,14 +430,46 @@
       const slot = edit.parentElement.querySelector(".edit-slot");
       window.htmx.ajax("GET", edit.getAttribute("href"), { target: slot, swap: "innerHTML" });
     }
-    const run = event.target.closest("#text .hl");
-    if (run && window.getSelection().isCollapsed) focusCodings(run);
+    if (textRoot() && textRoot().contains(event.target) && window.getSelection().isCollapsed) {
+      focusCodings(codingsAt(offsetAt(event.clientX, event.clientY)));
+    }
   });
 
-  document.addEventListener("mouseover", (event) => {
-    const run = event.target.closest && event.target.closest("#text .hl");
-    if (run) showTip(run);
-    else hideTip();
+  let pointer = null;
+  document.addEventListener("mousemove", (event) => {
+    const root = textRoot();
+    if (!root || !root.contains(event.target)) {
+      pointer = null;
+      hideTip();
+      return;
+    }
+    // One hit test per frame, however fast the pointer moves.
+    const waiting = pointer !== null;
+    pointer = [event.clientX, event.clientY];
+    if (waiting) return;
+    requestAnimationFrame(() => {
+      if (!pointer) return;
+      const [x, y] = pointer;
+      pointer = null;
+      showTip(codingsAt(offsetAt(x, y)), x, y);
+    });
+  });
+
+  // The layer chooser applies at once and loads only the codings of the layer.
+  document.addEventListener("change", (event) => {
+    const select = event.target;
+    const chooser = select.closest && select.closest("form.layer-switch");
+    if (!chooser) return;
+    const query = `?layer=${encodeURIComponent(select.value)}`;
+    fetch(chooser.dataset.codingsUrl + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((payload) => {
+        showLayer(payload);
+        history.replaceState(null, "", chooser.getAttribute("action") + `?layer=${encodeURIComponent(payload.layer)}`);
+        performance.mark("coding-layer-shown");
+        document.dispatchEvent(new CustomEvent("trustcoder:layer-shown"));
+      })
+      .catch(() => chooser.submit());
   });
 
   document.addEventListener("change", (event) => {
@@ -209,10 +482,20 @@
     const help = $("help-dialog");
     if (help && help.open) return;
     if (event.key === "Escape") {
-      if (typing(event.target)) event.target.blur();
+      hideTip();
+      // Leaving a field keeps the passage chosen for the coding; outside a field Esc drops it.
+      if (typing(event.target)) {
+        event.target.blur();
+        return;
+      }
       window.getSelection().removeAllRanges();
       setPending(null);
-      hideTip();
+      return;
+    }
+    // Ctrl+Enter in the memo saves the coding.
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "c-memo") {
+      event.preventDefault();
+      saveCoding();
       return;
     }
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -252,54 +535,79 @@
     const form = event.target;
     if (!form.classList || !form.classList.contains("delete-form") || !window.htmx) return;
     event.preventDefault();
-    window.htmx.ajax("POST", form.getAttribute("action"), {
-      source: form,
-      target: "#text-region",
-      swap: "outerHTML",
-    });
+    window.htmx.ajax("POST", form.getAttribute("action"), { source: form, swap: "none" });
   });
 
-  // A refused save comes back as 422 with the workspace and the reason in it. htmx 2 swaps no
-  // 4xx response by default, which would leave the coder with no message at all.
+  // A refused save comes back as 422 with the reason (out of band into #messages). htmx 2 swaps
+  // no 4xx response by default, which would leave the coder with no message at all.
+  function ours(elt) {
+    return elt instanceof Element && elt.closest("#coding-form, #undo-form, .edit-form, .delete-form") !== null;
+  }
+
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const detail = event.detail;
-    if (detail && detail.xhr && detail.xhr.status === 422 && detail.target && detail.target.id === "text-region") {
+    if (detail && detail.xhr && detail.xhr.status === 422 && ours(detail.elt)) {
       detail.shouldSwap = true;
       detail.isError = false;
     }
   });
 
-  // A saved coding arrives at the end of the list: move it to its place by start offset.
-  function placeNewestCoding() {
-    const list = $("codings");
-    if (!list) return;
-    const items = list.querySelectorAll("li.coding-item");
-    if (items.length) list.querySelectorAll("li.empty").forEach((li) => li.remove());
-    const newest = items[items.length - 1];
-    if (!newest) return;
-    const start = Number(newest.dataset.start);
-    let before = newest.previousElementSibling;
-    while (before && before.classList.contains("coding-item") && Number(before.dataset.start) > start) {
-      before = before.previousElementSibling;
-    }
-    const next = before ? before.nextElementSibling : list.firstElementChild;
-    if (next !== newest) list.insertBefore(newest, next);
+  // The server answers a write with one coding in an event (views.py: _saved_response). The event
+  // comes before htmx swaps the message in, and its handler may remove the form that asked
+  // (a list item's), so "shown" is marked once the swap is done.
+  function shown() {
+    setTimeout(() => {
+      performance.mark("coding-save-shown");
+      document.dispatchEvent(new CustomEvent("trustcoder:text-updated"));
+    }, 0);
   }
 
-  document.body.addEventListener("htmx:afterSettle", (event) => {
-    if (!event.detail || !event.detail.target || event.detail.target.id !== "text-region") return;
-    placeNewestCoding();
+  document.body.addEventListener("coding-saved", (event) => {
+    learnNames(event.detail);
+    addCoding(event.detail.coding);
     window.getSelection().removeAllRanges();
     setPending(null);
-    // The memo belongs to the coding just saved; a refused save keeps it for the next try.
+    // The memo belongs to the coding just saved.
     const memo = $("c-memo");
-    const xhr = event.detail.xhr;
-    if (memo && (!xhr || xhr.status < 400)) memo.value = "";
-    performance.mark("coding-save-shown");
-    document.dispatchEvent(new CustomEvent("trustcoder:text-updated"));
+    if (memo) memo.value = "";
+    performance.mark("coding-highlight-shown");
+    shown();
   });
 
-  document.addEventListener("DOMContentLoaded", () => {
-    if (textRoot()) performance.mark("coding-ready");
+  document.body.addEventListener("coding-changed", (event) => {
+    learnNames(event.detail);
+    removeCoding(event.detail.coding[ID]);
+    addCoding(event.detail.coding);
+    shown();
   });
+
+  document.body.addEventListener("coding-removed", (event) => {
+    removeCoding(event.detail.id);
+    shown();
+  });
+
+  // A refused write sends no event. A refused selection is dropped; the memo is kept for the
+  // next try.
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    const detail = event.detail;
+    if (!detail || !detail.xhr || detail.xhr.status < 400 || !ours(detail.elt)) return;
+    if (detail.elt.id === "coding-form") {
+      window.getSelection().removeAllRanges();
+      setPending(null);
+    }
+    shown();
+  });
+
+  function start() {
+    if (!textRoot()) return;
+    readData();
+    if (data) {
+      paintAll();
+      buildList();
+    }
+    performance.mark("coding-ready");
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

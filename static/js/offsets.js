@@ -7,6 +7,7 @@
   const WORD = /[\p{L}\p{M}\p{N}_]/u;
   const JOINER = /['’\-‐]/u;
   const charsOf = new WeakMap(); // root element -> its text as an array of code points
+  const startsOf = new WeakMap(); // root element -> the code-point offset of each run
 
   function codePoints(s) {
     let n = 0;
@@ -81,9 +82,50 @@
     return chars(root).slice(start, end).join("");
   }
 
-  function forget(root) {
-    charsOf.delete(root);
+  function runStarts(root) {
+    let starts = startsOf.get(root);
+    if (!starts) {
+      starts = Array.from(root.children, (run) => Number(run.dataset.o));
+      startsOf.set(root, starts);
+    }
+    return starts;
   }
 
-  window.TrustCoderOffsets = { selectedSpan, quote, forget };
+  // A code-point offset as a DOM boundary point {node, index} (index in UTF-16 units).
+  function locate(root, offset) {
+    const starts = runStarts(root);
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const run = root.children[lo];
+    const node = run.firstChild;
+    if (!node) return { node: run, index: 0 };
+    const data = node.data;
+    let index = 0;
+    for (let cp = starts[lo]; cp < offset && index < data.length; cp++) {
+      index += data.codePointAt(index) > 0xffff ? 2 : 1;
+    }
+    return { node, index };
+  }
+
+  // A DOM Range over code points [start, end) of the root's text.
+  function range(root, start, end) {
+    const a = locate(root, start);
+    const b = locate(root, end);
+    const r = document.createRange();
+    r.setStart(a.node, a.index);
+    r.setEnd(b.node, b.index);
+    return r;
+  }
+
+  function forget(root) {
+    charsOf.delete(root);
+    startsOf.delete(root);
+  }
+
+  window.TrustCoderOffsets = { selectedSpan, quote, forget, range, pointToOffset };
 })();

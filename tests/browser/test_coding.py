@@ -120,8 +120,48 @@ def drag_select(page: Page, start: int, end: int) -> None:
     page.mouse.up()
 
 
+# Every range painted with the CSS Custom Highlight API, in text order, with code-point offsets.
+_PAINTED_JS = """() => {
+  const root = document.getElementById("text");
+  const at = (node, index) => window.TrustCoderOffsets.pointToOffset(root, node, index);
+  const painted = [];
+  for (const [name, highlight] of CSS.highlights) {
+    for (const range of highlight) {
+      painted.push({
+        name, text: range.toString(),
+        start: at(range.startContainer, range.startOffset),
+        end: at(range.endContainer, range.endOffset),
+      });
+    }
+  }
+  return painted.sort((a, b) => a.start - b.start || a.end - b.end);
+}"""
+
+
+def painted(page: Page) -> list[dict]:
+    return page.evaluate(_PAINTED_JS)
+
+
 def highlighted_text(page: Page) -> str:
-    return "".join(page.locator("#text .hl").all_text_contents())
+    """The text under any highlight, each character once, in text order."""
+    text = page.evaluate("() => document.getElementById('text').textContent")
+    chars = list(text)
+    covered = set()
+    for span in painted(page):
+        covered.update(range(span["start"], span["end"]))
+    return "".join(chars[i] for i in sorted(covered))
+
+
+def wait_painted(page: Page, count: int, suffix: str = "") -> None:
+    """Wait until `count` ranges are painted (of highlights whose name ends with `suffix`)."""
+    page.wait_for_function(
+        """([count, suffix]) => {
+          let n = 0;
+          for (const [name, h] of CSS.highlights) if (name.endsWith(suffix)) n += h.size;
+          return n === count;
+        }""",
+        arg=[count, suffix],
+    )
 
 
 def choose_code(page: Page, name: str) -> None:
@@ -169,7 +209,7 @@ def test_mouse_selection_saves_and_highlights_the_same_characters(page, world):
     page.click("#save-coding")
 
     expect(page.locator("#messages")).to_contain_text("Saved CAPACITY (for, US)")
-    expect(page.locator("#text .hl")).not_to_have_count(0)
+    wait_painted(page, 1)
     assert highlighted_text(page) == quote
     assert_same_page(page)
     coding = Coding.objects.get(source=source)
@@ -179,7 +219,7 @@ def test_mouse_selection_saves_and_highlights_the_same_characters(page, world):
     page.reload()
     expect(page.locator("#coding-list .coding-item")).to_have_count(1)
     assert highlighted_text(page) == coding.quote
-    assert page.locator(f"#text .hl[data-o='{start}']").count() == 1
+    assert [(p["start"], p["end"]) for p in painted(page)] == [(start, start + len(quote))]
 
 
 # 2. Astral characters, Korean and CRLF before the passage ----------------------------------------
@@ -319,20 +359,21 @@ def test_overlapping_codings_show_layers_tooltip_and_focus(page, world):
     page.goto(coding_url(source))
 
     expect(page.locator("#coding-list .coding-item")).to_have_count(3)
-    multi = page.locator("#text .hl.multi")
-    expect(multi).to_have_count(2)
-    both_nested = page.locator(f"#text .hl.multi[data-c~='{outer.pk}'][data-c~='{nested.pk}']")
-    both_partial = page.locator(f"#text .hl.multi[data-c~='{outer.pk}'][data-c~='{partial.pk}']")
-    assert both_nested.inner_text() == "heavy fuel oil"
-    assert both_partial.inner_text() == "on schedule."
-    # Every coding's runs spell its quote.
-    for coding in (outer, nested, partial):
-        runs = page.locator(f"#text .hl[data-c~='{coding.pk}']").all_text_contents()
-        assert "".join(runs) == coding.quote
+    # Each coding is one range of its code and stance, spelling its quote; overlaps are painted
+    # on top of each other.
+    spans = painted(page)
+    assert sorted((p["start"], p["end"], p["text"], p["name"]) for p in spans) == sorted(
+        (c.start, c.end, c.quote, f"c{c.code_id}-{c.stance}") for c in (outer, nested, partial)
+    )
+
+    def point(quote: str) -> dict:
+        start = source.text.index(quote)
+        return span_points(page, "#text", [start, start + len(quote)])
 
     tip = page.locator("#hl-tip")
     expect(tip).to_be_hidden()
-    both_nested.hover()
+    inside = point("fuel")
+    page.mouse.move(inside["x1"] + 2, inside["y1"])
     expect(tip).to_be_visible()
     expect(tip.locator("div")).to_have_count(2)
     expect(tip).to_contain_text("CAPACITY · for · US")
@@ -340,7 +381,8 @@ def test_overlapping_codings_show_layers_tooltip_and_focus(page, world):
     page.mouse.move(5, 5)
     expect(tip).to_be_hidden()
 
-    both_partial.click()
+    both = point("schedule")
+    page.mouse.click(both["x1"] + 2, both["y1"])
     expect(page.locator(".coding-item.focus")).to_have_count(2)
     expect(page.locator(f"#coding-{outer.pk}")).to_have_class(_has("focus"))
     expect(page.locator(f"#coding-{partial.pk}")).to_have_class(_has("focus"))
@@ -466,7 +508,7 @@ def test_delete_then_undo_restores_the_coding(page, world):
         page.locator(f"#coding-{coding.pk}").get_by_role("button", name="Delete").click()
 
     expect(page.locator(f"#coding-{coding.pk}")).to_have_count(0)
-    expect(page.locator("#text .hl")).to_have_count(0)
+    wait_painted(page, 0)
     undo = page.get_by_role("button", name="Undo delete")
     expect(undo).to_be_visible()
     assert not Coding.objects.filter(source=source).exists()
@@ -518,7 +560,8 @@ def test_editing_a_coding_keeps_its_span(page, world):
 
     expect(page.locator("#messages")).to_contain_text("Coding changed.")
     expect(page.locator(f"#coding-{coding.pk} .memo")).to_have_text("Late again.")
-    expect(page.locator("#text .hl.stance-against")).to_have_count(1)
+    wait_painted(page, 1, "-against")
+    wait_painted(page, 1)
     assert_same_page(page)
     changed = Coding.objects.get(pk=coding.pk)
     assert (changed.start, changed.end, changed.quote) == (coding.start, coding.end, coding.quote)
@@ -586,15 +629,15 @@ def test_blind_coding_hides_other_coders_until_submitted(page, world):
     page.goto(coding_url(source))
 
     expect(page.locator("#text")).to_contain_text("reactor freeze")
-    expect(page.locator("#text .hl")).to_have_count(0)
+    wait_painted(page, 0)
     expect(page.locator("#coding-list .coding-item")).to_have_count(0)
     expect(page.locator("#layer")).to_have_count(0)
     assert not re.search(r"\bcora\b", page.content())
     # Asking for the other layers by address changes nothing.
     page.goto(coding_url(source, f"?layer={world.coder.pk}"))
-    expect(page.locator("#text .hl")).to_have_count(0)
+    wait_painted(page, 0)
     page.goto(coding_url(source, "?layer=all"))
-    expect(page.locator("#text .hl")).to_have_count(0)
+    wait_painted(page, 0)
     expect(page.locator("#coding-list .coding-item")).to_have_count(0)
 
     page.locator(".submit-box summary").click()
@@ -629,10 +672,14 @@ def test_supervisor_sees_every_coders_layer(page, world):
     )
     expect(page.locator("#coding-list .coding-item")).to_have_count(2)
     assert highlighted_text(page) == hers.quote + his.quote
+    mark_page(page)
+    # The chooser applies at once and loads only the layer's codings, not the page.
     layer.select_option(str(world.coder2.pk))
     expect(page.locator("#coding-list .coding-item")).to_have_count(1)
     expect(page.locator(f"#coding-{his.pk}")).to_be_visible()
     assert highlighted_text(page) == his.quote
+    assert_same_page(page)
+    assert page.url.endswith(f"?layer={world.coder2.pk}")
     # A supervisor reads; nothing on the page lets them code.
     expect(page.locator("#coding-form")).to_have_count(0)
 
@@ -660,7 +707,7 @@ def test_a_quote_that_does_not_match_is_refused_with_a_message(page, world):
     )
     assert_same_page(page)
     assert not Coding.objects.filter(source=source).exists()
-    expect(page.locator("#text .hl")).to_have_count(0)
+    wait_painted(page, 0)
     # The refused selection is gone, the memo is kept for the next try.
     expect(page.locator("#id_quote")).to_have_value("")
     expect(page.locator("#c-memo")).to_have_value("Check the date.")
@@ -737,3 +784,32 @@ def test_a_saved_coding_takes_its_place_in_the_list(page, world):
     expect(items.first).to_have_attribute("data-start", str(first_sentence.start))
     expect(items).to_have_count(2)
     assert page.locator("#codings li.empty").count() == 0
+
+
+# 12. The memo from the keyboard, feedback without moving the text -------------------------------
+
+
+def test_memo_keys_and_feedback_that_does_not_move_the_text(page, world):
+    source = world.source(STATEMENT)
+    first = source.segments.order_by("index").first()
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source))
+    where = "document.getElementById('text').getBoundingClientRect().top + window.scrollY"
+    top = page.evaluate(where)
+
+    page.keyboard.press("j")
+    page.keyboard.press("2")
+    page.keyboard.press("m")
+    page.keyboard.type("Fuel promised.")
+    # Esc leaves the memo; the passage stays chosen.
+    page.keyboard.press("Escape")
+    expect(page.locator("#selection-preview")).to_have_class(_has("ready"))
+    page.keyboard.press("m")
+    with settled(page):
+        page.keyboard.press("Control+Enter")
+
+    expect(page.locator("#messages")).to_contain_text("Saved")
+    coding = Coding.objects.get(source=source)
+    assert (coding.start, coding.end, coding.memo) == (first.start, first.end, "Fuel promised.")
+    wait_painted(page, 1)
+    assert page.evaluate(where) == top

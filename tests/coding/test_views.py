@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,9 +19,21 @@ from negotiations.models import (
     Party,
 )
 from negotiations.sources import services as source_services
+from tests.conftest import client_for
 from tests.factories import CodingFactory, NegotiationFactory, PartyFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def page_codings(html: str) -> dict:
+    """The compact codings data of a coding page (its `codings-data` JSON script)."""
+    data = html.split('<script id="codings-data" type="application/json">')[1].split("</script>")[0]
+    return json.loads(data)
+
+
+def event(response, name: str) -> dict:
+    return json.loads(response["HX-Trigger"])[name]
+
 
 HTMX = {"HX-Request": "true"}
 TEXT = (
@@ -99,18 +113,44 @@ def test_coder_saves_a_coding_with_htmx_and_sees_it_highlighted(clients, setup, 
     response = clients["coder"].post(create_url(setup), data, headers=HTMX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="text-region">')
     coding = Coding.objects.get()
-    # Only the new list item travels with the text, appended to the list out of band.
-    assert '<div hx-swap-oob="beforeend:#codings"><li id="coding-' in html
-    assert html.count('class="coding-item') == 1
-    assert '<span class="muted" id="codings-count" hx-swap-oob="true">(1)</span>' in html
+    # Only the message and the undo slot travel, out of band; the coding comes in an event.
+    assert html.lstrip().startswith('<div id="messages"')
+    assert "Saved ZOPA (for, US)." in html
+    assert "coding-item" not in html and "data-o=" not in html
+    saved = event(response, "coding-saved")
+    assert saved == {
+        "coding": [
+            coding.pk,
+            18,
+            coding.end,
+            setup["zopa"].pk,
+            "for",
+            "US",
+            "hoop",
+            members.coder.pk,
+            "",
+        ],
+        "code": "ZOPA",
+        "coder": members.coder.username,
+    }
     assert coding.coder == members.coder
     assert coding.quote == setup["source"].text[coding.start : coding.end]
     assert coding.start == 18
-    assert f'data-o="{coding.start}"' in html and f"code-{setup['zopa'].pk}" in html
+    page = page_codings(clients["coder"].get(page_url(setup)).content.decode())
+    assert page["codings"] == [saved["coding"]]
+    assert page["codes"] == {str(setup["zopa"].pk): "ZOPA"}
     assignment = Assignment.objects.get(source=setup["source"], coder=members.coder)
     assert assignment.status == AssignmentStatus.IN_PROGRESS
+
+
+def test_refused_save_with_htmx_is_422_with_the_reason(clients, setup):
+    data = coding_data(setup, "warmly", quote="warmlY")
+    response = clients["coder"].post(create_url(setup), data, headers=HTMX)
+    assert response.status_code == 422
+    assert "does not match the source" in response.content.decode()
+    assert "HX-Trigger" not in response
+    assert Coding.objects.count() == 0
 
 
 def test_plain_post_redirects_back_to_the_page(clients, setup):
@@ -188,13 +228,28 @@ def test_outsider_and_anonymous(clients, setup):
     assert clients["anonymous"].get(page_url(setup)).status_code == 302
 
 
-def test_full_page_and_partial(clients, setup):
+def data_url(setup, **query):
+    url = reverse("negotiations:coding_data", args=[setup["study"].slug, setup["source"].pk])
+    if query:
+        url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return url
+
+
+def test_full_page_and_the_layer_data(clients, setup, members):
     html = clients["coder"].get(page_url(setup)).content.decode()
     assert "<html" in html and 'id="coding-form"' in html and "js/coding.js" in html
-    partial = clients["coder"].get(page_url(setup), headers=HTMX).content.decode()
-    assert partial.lstrip().startswith('<div id="text-region">') and "<html" not in partial
+    # The text as sentence runs with code-point offsets; highlights are painted by coding.js.
+    assert 'data-o="0" data-s="0"' in html and 'class="hl ' not in html
+    assert page_codings(html)["canCode"] is True
     reader = clients["reader"].get(page_url(setup)).content.decode()
     assert 'id="coding-form"' not in reader  # readers see, never code
+    assert page_codings(reader)["canCode"] is False
+    response = clients["supervisor"].get(data_url(setup, layer="all"))
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response.json()["layer"] == "all" and response.json()["codings"] == []
+    assert clients["outsider"].get(data_url(setup)).status_code == 404
+    Assignment.objects.filter(coder=members.coder2).delete()
+    assert client_for(members.coder2).get(data_url(setup)).status_code == 403
 
 
 def test_blind_coding_hides_other_coders_until_submitted(clients, setup, members):
@@ -212,15 +267,20 @@ def test_blind_coding_hides_other_coders_until_submitted(clients, setup, members
         page_url(setup, layer="all"),
         page_url(setup, layer=members.coder2.pk),
     ):
-        for headers in ({}, HTMX):
-            html = clients["coder"].get(url, headers=headers).content.decode()
-            assert "secret memo" not in html
-            assert f'data-c="{other.pk}"' not in html
-            assert "cody" not in html
+        html = clients["coder"].get(url).content.decode()
+        assert "secret memo" not in html
+        assert page_codings(html)["codings"] == []
+        assert "cody" not in html
+    for layer in ("all", members.coder2.pk):
+        data = clients["coder"].get(data_url(setup, layer=layer)).json()
+        assert data["codings"] == [] and data["layer"] == "mine"
+    sentences = clients["coder"].get(page_url(setup, mode="sentences", layer="all")).content
+    assert b"secret memo" not in sentences
     assignment = Assignment.objects.get(source=setup["source"], coder=members.coder)
     coding_services.assignment_submit(assignment=assignment)
     html = clients["coder"].get(page_url(setup, layer="all")).content.decode()
-    assert "secret memo" in html and f'data-c="{other.pk}"' in html
+    assert "secret memo" in html and [row[0] for row in page_codings(html)["codings"]] == [other.pk]
+    assert clients["coder"].get(data_url(setup, layer="all")).json()["codings"][0][0] == other.pk
     supervisor = (
         clients["supervisor"].get(page_url(setup, layer=members.coder2.pk)).content.decode()
     )
@@ -249,8 +309,10 @@ def test_hostile_memo_and_text_are_escaped(clients, setup, members):
     )
     clients["coder"].post(create_url(setup), data)
     html = clients["coder"].get(page_url(setup)).content.decode()
-    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<img src=x" not in html
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert page_codings(html)["codings"][0][-1] == data["memo"]
+    listed = clients["coder"].get(page_url(setup, mode="sentences")).content.decode()
+    assert "<script>alert(1)" not in listed and "&lt;script&gt;alert(1)&lt;/script&gt;" in listed
 
 
 def test_edit_and_delete_own_coding_with_undo(clients, setup, members):
@@ -269,6 +331,7 @@ def test_edit_and_delete_own_coding_with_undo(clients, setup, members):
         headers=HTMX,
     )
     assert response.status_code == 200
+    assert event(response, "coding-changed")["coding"][3:5] == [setup["capacity"].pk, "against"]
     coding.refresh_from_db()
     assert (coding.code, coding.stance, coding.demonstrating_party, coding.memo) == (
         setup["capacity"],
@@ -281,7 +344,7 @@ def test_edit_and_delete_own_coding_with_undo(clients, setup, members):
     html = response.content.decode()
     assert Coding.objects.count() == 0
     assert 'id="undo-form"' in html
-    assert f'<li id="coding-{coding.pk}" hx-swap-oob="delete"></li>' in html
+    assert event(response, "coding-removed") == {"id": coding.pk}
     # The undo form re-creates the same coding.
     import re
 
@@ -499,4 +562,60 @@ def test_coding_page_queries_do_not_grow_with_codings(clients, members):
         assert response.status_code == 200
         counts.append(len(ctx))
     assert counts[0] == counts[1]
-    assert response.content.decode().count('class="coding-item') == 2000
+    assert len(page_codings(response.content.decode())["codings"]) == 2000
+
+
+def test_a_save_does_not_grow_with_the_codings_on_the_source(clients, members):
+    """Same queries and same response at 0 and 4,000 codings (ids normalised)."""
+    results = []
+    for n in (0, 4000):
+        source = big_source(members, n)
+        Assignment.objects.filter(source=source, coder=members.coder).update(
+            status=AssignmentStatus.IN_PROGRESS
+        )
+        start = source.text.index("freeze")
+        data = {
+            "start": start,
+            "end": start + 6,
+            "quote": "freeze",
+            "code": Code.objects.get(study=members.study, name="CAPACITY").pk,
+            "stance": "for",
+            "demonstrating_party": Party.objects.get(study=members.study, code="US").pk,
+            "strength": "",
+            "memo": "",
+        }
+        url = reverse("negotiations:coding_create", args=[members.study.slug, source.pk])
+        with CaptureQueriesContext(connection) as ctx:
+            response = clients["coder"].post(url, data, headers=HTMX)
+        assert response.status_code == 200
+        saved = event(response, "coding-saved")
+        saved["coding"][0] = 0
+        results.append((len(ctx), len(response.content), len(json.dumps(saved))))
+    assert results[0] == results[1]
+
+
+def test_text_html_is_rendered_once_and_shared(clients, setup, members):
+    from django.core.cache import cache
+
+    cache.clear()
+    with CaptureQueriesContext(connection) as first:
+        html = clients["coder"].get(page_url(setup)).content.decode()
+    with CaptureQueriesContext(connection) as second:
+        again = client_for(members.coder2).get(page_url(setup)).content.decode()
+    text = html.split('tabindex="0"')[1].split("</div>")[0]
+    assert text == again.split('tabindex="0"')[1].split("</div>")[0]
+    # A cache hit reads neither the segments nor the text.
+    assert not any("segment" in q["sql"] for q in second.captured_queries)
+    assert any("segment" in q["sql"] for q in first.captured_queries)
+
+
+def test_an_unchanged_page_is_not_sent_again(clients, setup):
+    response = clients["coder"].get(page_url(setup))
+    etag = response["ETag"]
+    again = clients["coder"].get(page_url(setup), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    clients["coder"].post(create_url(setup), coding_data(setup, "warmly"))
+    # The redirect's message is shown once; then the page has a coding more.
+    clients["coder"].get(page_url(setup))
+    changed = clients["coder"].get(page_url(setup), headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed["ETag"] != etag
