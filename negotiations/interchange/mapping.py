@@ -294,7 +294,7 @@ def colour_from(value: str | None) -> str | None:
         return None
     if len(value) == 4:
         value = "#" + "".join(c * 2 for c in value[1:])
-    return value.lower()
+    return value
 
 
 # --------------------------------------------------------------------------------------------
