@@ -145,6 +145,7 @@ class ImportPlan:
     _users: dict[str, str] = field(default_factory=dict, repr=False)
     _party_names: dict[str, str] = field(default_factory=dict, repr=False)
     _negotiations: dict[str, dict[str, object]] = field(default_factory=dict, repr=False)
+    _not_in_use: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -247,7 +248,7 @@ def _plan_codes(project: QdaProject, study: Study | None, plan: ImportPlan) -> N
     existing = {}
     existing_sets: set[str] = set()
     if study is not None:
-        existing = {c.name: c for c in Code.objects.filter(study=study)}
+        existing = {c.name: c for c in Code.objects.filter(study=study).select_related("code_set")}
         existing_sets = set(CodeSet.objects.filter(study=study).values_list("slug", flat=True))
     by_guid = {code.guid: code for code in project.codes}
     set_of: dict[str, CodeSetFields] = {}
@@ -313,6 +314,8 @@ def _plan_codes(project: QdaProject, study: Study | None, plan: ImportPlan) -> N
         )
         if is_existing:
             plan.codes_mapped.append(name)
+            if existing[name].archived or not existing[name].code_set.enabled:
+                plan._not_in_use[code.guid] = name
         else:
             plan.codes_created.append((name, code.name))
 
@@ -450,6 +453,14 @@ def _plan_codings(project: QdaProject, stored: dict[str, StoredText], plan: Impo
             )
         )
     plan.n_codings = len(plan._codings)
+    unusable = sorted(
+        {plan._not_in_use[c.code_guid] for c in plan._codings if c.code_guid in plan._not_in_use}
+    )
+    for name in unusable:
+        plan.problems.append(
+            f"The file codes with {name}, which this study does not use (archived, or its code "
+            "set is switched off); switch it on in the codebook first."
+        )
 
 
 def _plan_structure(study: Study | None, plan: ImportPlan) -> None:
@@ -735,38 +746,38 @@ def qdpx_import_stage(
     return stored, plan
 
 
-def qdpx_import_run(*, qdpx_import: QdpxImport, progress: Progress | None = None) -> Study:
+def qdpx_import_run(*, upload: QdpxImport, progress: Progress | None = None) -> Study:
     """Import a stored upload (the preview's file) and empty it; what a background task runs.
 
     Raises `QdpxImportError` with the plan when the file has a problem; the upload is then
     marked failed and nothing else is saved.
     """
-    if qdpx_import.status != ImportStatus.PREVIEWED:
+    if upload.status != ImportStatus.PREVIEWED:
         raise ValidationError("This upload was already imported or refused; upload it again.")
     plan = qdpx_import_plan(
-        content=bytes(qdpx_import.content),
-        study=qdpx_import.study,
-        study_name=qdpx_import.new_study_name,
+        content=bytes(upload.content),
+        study=upload.study,
+        study_name=upload.new_study_name,
     )
     try:
         study = qdpx_import(
             plan=plan,
-            actor=qdpx_import.uploaded_by,
-            study=qdpx_import.study,
-            new_study_slug=qdpx_import.new_study_slug,
+            actor=upload.uploaded_by,
+            study=upload.study,
+            new_study_slug=upload.new_study_slug,
             progress=progress,
         )
     except (QdpxImportError, ValidationError) as err:
-        qdpx_import.status = ImportStatus.FAILED
-        qdpx_import.message = "\n".join(plan.problems) or "; ".join(
+        upload.status = ImportStatus.FAILED
+        upload.message = "\n".join(plan.problems) or "; ".join(
             getattr(err, "messages", [str(err)])
         )
-        qdpx_import.finished_at = timezone.now()
-        qdpx_import.save(update_fields=["status", "message", "finished_at"])
+        upload.finished_at = timezone.now()
+        upload.save(update_fields=["status", "message", "finished_at"])
         raise
-    qdpx_import.study = study
-    qdpx_import.status = ImportStatus.IMPORTED
-    qdpx_import.content = b""
-    qdpx_import.finished_at = timezone.now()
-    qdpx_import.save(update_fields=["study", "status", "content", "finished_at"])
+    upload.study = study
+    upload.status = ImportStatus.IMPORTED
+    upload.content = b""
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["study", "status", "content", "finished_at"])
     return study
