@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 
 class Role(models.TextChoices):
@@ -541,6 +542,9 @@ class QdpxImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+    def get_preview_url(self) -> str:
+        return reverse("negotiations:qdpx_import_preview", args=[self.pk])
 
 
 class ReportCache(models.Model):

@@ -769,9 +769,7 @@ def qdpx_import_run(*, upload: QdpxImport, progress: Progress | None = None) -> 
         )
     except (QdpxImportError, ValidationError) as err:
         upload.status = ImportStatus.FAILED
-        upload.message = "\n".join(plan.problems) or "; ".join(
-            getattr(err, "messages", [str(err)])
-        )
+        upload.message = "\n".join(plan.problems) or "; ".join(getattr(err, "messages", [str(err)]))
         upload.finished_at = timezone.now()
         upload.save(update_fields=["status", "message", "finished_at"])
         raise
