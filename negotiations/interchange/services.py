@@ -2,7 +2,8 @@
 
 `qdpx_import_plan` reads a file and decides everything without saving: the preview shows it.
 `qdpx_import` saves it all in one transaction through the features' own services (sources through
-`source_create`, codings through `coding_create` with its quote check), or nothing when the file
+`source_create`, codings through `codings_bulk_create` with `coding_create`'s checks, quote
+included), or nothing when the file
 has a problem. `qdpx_import_run` does the same for an upload stored in `QdpxImport`, reporting
 progress through a callback, so that it can run in a background task.
 
@@ -685,27 +686,33 @@ def qdpx_import(
         done += 1
         if progress is not None:
             progress(done, total)
-    assigned: set[tuple[int, int]] = set()
+    # One batch per (source, coder), in the file's order within it.
+    batches: dict[tuple[str, str], list[_Coding]] = {}
     for item in plan._codings:
-        source = sources[item.source_guid]
-        coder = users[item.user_guid]
-        if (source.pk, coder.pk) not in assigned:
-            coding_services.assignment_create(source=source, coder=coder, assigned_by=actor)
-            assigned.add((source.pk, coder.pk))
-        coding_services.coding_create(
+        batches.setdefault((item.source_guid, item.user_guid), []).append(item)
+    for (source_guid, user_guid), items in batches.items():
+        source = sources[source_guid]
+        coder = users[user_guid]
+        coding_services.assignment_create(source=source, coder=coder, assigned_by=actor)
+        coding_services.codings_bulk_create(
             source=source,
             coder=coder,
-            code=codes[item.code_guid],
-            start=item.start,
-            end=item.end,
-            quote=source.text[item.start : item.end],
-            stance=item.stance,
-            demonstrating_party=parties[item.party],
-            strength=item.strength,
-            memo=item.memo,
+            codings=[
+                coding_services.CodingInput(
+                    code=codes[item.code_guid],
+                    start=item.start,
+                    end=item.end,
+                    quote=source.text[item.start : item.end],
+                    stance=item.stance,
+                    demonstrating_party=parties[item.party],
+                    strength=item.strength,
+                    memo=item.memo,
+                )
+                for item in items
+            ],
         )
-        done += 1
-        if progress is not None and (done % 200 == 0 or done == total):
+        done += len(items)
+        if progress is not None:
             progress(done, total)
     for slug, fields in plan._code_sets.items():
         if not fields.enabled:
