@@ -469,3 +469,25 @@ def test_atlas_sample_without_its_texts_imports_codes_and_users(importer):
     assert Code.objects.filter(study=study).count() == 14
     assert Code.objects.get(study=study, label="diet Coke").name == "COKE_DIET_COKE"
     assert {"Friedrich Markgraf", "Sebastian Petrausch"} <= {n for n, _ in plan.users_created}
+
+
+def test_command_creates_a_missing_study_for_the_first_superuser(db, tmp_path):
+    path = tmp_path / "talks.qdpx"
+    path.write_bytes(nvivo_project())
+    with pytest.raises(CommandError, match="give --owner") as excinfo:
+        call_command("import_qdpx", str(path), "--study", "talks", stdout=StringIO())
+    assert excinfo.value.returncode == 2
+    admin = User.objects.create_superuser("admin", "admin@example.org", "pw-admin-123")
+    call_command("import_qdpx", str(path), "--study", "talks", stdout=StringIO())
+    study = Study.objects.get(slug="talks")
+    assert study.memberships.get(user=admin).role == Role.OWNER
+    assert Coding.objects.filter(source__study=study).count() == len(NVIVO_PASSAGES)
+
+
+def test_command_imports_into_an_existing_study(members, tmp_path):
+    path = tmp_path / "talks.qdpx"
+    path.write_bytes(nvivo_project())
+    out = StringIO()
+    call_command("import_qdpx", str(path), "--study", members.study.slug, stdout=out)
+    assert f"Into the study '{members.study.name}'" in out.getvalue()
+    assert Coding.objects.filter(source__study=members.study).count() == len(NVIVO_PASSAGES)

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
@@ -85,7 +86,7 @@ class Command(BaseCommand):
             )
         )
 
-    def _owner(self, username: str):  # type: ignore[no-untyped-def]
+    def _owner(self, username: str) -> User:
         users = get_user_model().objects.filter(is_active=True)
         owner = (
             users.filter(username=username).first()
