@@ -23,6 +23,7 @@ from negotiations.models import (
     NegotiationParty,
     Party,
     Phase,
+    QdpxImport,
     Segment,
     Source,
     SourceImport,
@@ -218,4 +219,11 @@ class CodingAdmin(ExportMixin, admin.ModelAdmin):
 class SourceImportAdmin(admin.ModelAdmin):
     list_display = ["filename", "study", "status", "n_rows", "n_imported", "created_at"]
     list_filter = ["status", "study"]
+    exclude = ["content"]
+
+
+@admin.register(QdpxImport)
+class QdpxImportAdmin(admin.ModelAdmin):
+    list_display = ["filename", "study", "uploaded_by", "status", "n_sources", "n_codings"]
+    list_filter = ["status"]
     exclude = ["content"]

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 
 class Role(models.TextChoices):
@@ -507,6 +508,43 @@ class SourceImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+
+class QdpxImport(models.Model):
+    """An uploaded REFI-QDA project, kept between its preview and its import.
+
+    `study` is the study to import into; when it is empty the import creates a new study named
+    `new_study_name` (slug `new_study_slug`) owned by the uploader. The content is emptied once
+    the import has run.
+    """
+
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.CASCADE, related_name="qdpx_imports"
+    )
+    new_study_name = models.CharField(max_length=200, blank=True)
+    new_study_slug = models.SlugField(max_length=60, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
+    )
+    n_sources = models.PositiveIntegerField(default=0)
+    n_codings = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+    def get_preview_url(self) -> str:
+        return reverse("negotiations:qdpx_import_preview", args=[self.pk])
 
 
 class ReportCache(models.Model):

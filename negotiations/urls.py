@@ -6,6 +6,7 @@ from negotiations.codebook import urls as codebook
 from negotiations.coding import urls as coding
 from negotiations.consensus import urls as consensus
 from negotiations.exports import urls as exports
+from negotiations.interchange import urls as interchange
 from negotiations.reliability import urls as reliability
 from negotiations.sources import urls as sources
 from negotiations.studies import urls as studies
@@ -17,6 +18,7 @@ urlpatterns = [
     *codebook.urlpatterns,
     *sources.urlpatterns,
     *exports.urlpatterns,
+    *interchange.urlpatterns,
     *coding.urlpatterns,
     *reliability.urlpatterns,
     *consensus.urlpatterns,

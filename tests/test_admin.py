@@ -37,6 +37,7 @@ def admin_client(client, members):
         "assignment",
         "coding",
         "sourceimport",
+        "qdpximport",
     ],
 )
 def test_admin_changelists_open(admin_client, members, model):

@@ -70,6 +70,9 @@ MANAGE_PAGES = [
     ("source_create", ()),
     ("source_edit", ("source_id",)),
     ("source_import", ()),
+    ("interchange", ()),
+    ("export_qdpx", ()),
+    ("export_qdc", ()),
     ("assignments", ()),
     ("review_queue", ()),
     ("review_history", ()),
@@ -96,6 +99,7 @@ MANAGE_POSTS = [
     ("source_text", ("source_id",), {"text": "A new text."}),
     ("source_delete", ("source_id",), {}),
     ("source_import", (), {}),
+    ("interchange", (), {}),
     ("assignments", (), {"mode": "all", "share": 20, "seed": 1}),
 ]
 
@@ -201,6 +205,11 @@ def test_htmx_partial_request_is_checked_too(clients, objects):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 403
+
+
+def test_refi_qda_import_as_a_new_study_needs_only_a_login(clients):
+    assert clients["anonymous"].get(reverse("negotiations:qdpx_import_new")).status_code == 302
+    assert clients["outsider"].get(reverse("negotiations:qdpx_import_new")).status_code == 200
 
 
 def test_home_requires_login(clients):

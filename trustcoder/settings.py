@@ -141,6 +141,8 @@ STORAGES = {
 # Uploads are read in memory up to this size and refused above it.
 TRUSTCODER_MAX_UPLOAD_BYTES = int(os.environ.get("TRUSTCODER_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 TRUSTCODER_MAX_TEXT_CHARS = int(os.environ.get("TRUSTCODER_MAX_TEXT_CHARS", 2_000_000))
+# REFI-QDA projects hold whole texts; larger than a single upload, still bounded before reading.
+TRUSTCODER_MAX_QDPX_BYTES = int(os.environ.get("TRUSTCODER_MAX_QDPX_BYTES", 50 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = TRUSTCODER_MAX_UPLOAD_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRUSTCODER_MAX_UPLOAD_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

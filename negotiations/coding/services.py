@@ -192,8 +192,7 @@ def check_coding_fields(
     return errors
 
 
-@transaction.atomic
-def coding_create(
+def _checked_coding(
     *,
     source: Source,
     coder: User,
@@ -203,16 +202,10 @@ def coding_create(
     quote: str,
     stance: str,
     demonstrating_party: Party,
-    strength: str = "",
-    memo: str = "",
+    strength: str,
+    memo: str,
 ) -> Coding:
-    """Save a tagged passage after checking its span against the source text.
-
-    The quote sent by the page must equal `text[start:end]`: a page showing stale text or a
-    browser that counted offsets differently gets a clear error rather than a wrong span. Only the
-    coder's own, unsubmitted assignment can take codings.
-    """
-    assignment = _open_assignment(source=source, coder=coder)
+    """An unsaved coding whose span, quote and fields were checked; ValidationError otherwise."""
     errors = check_coding_fields(
         source=source,
         code=code,
@@ -251,11 +244,100 @@ def coding_create(
         validate_unique=False,
         validate_constraints=False,
     )
+    return coding
+
+
+@transaction.atomic
+def coding_create(
+    *,
+    source: Source,
+    coder: User,
+    code: Code,
+    start: int,
+    end: int,
+    quote: str,
+    stance: str,
+    demonstrating_party: Party,
+    strength: str = "",
+    memo: str = "",
+) -> Coding:
+    """Save a tagged passage after checking its span against the source text.
+
+    The quote sent by the page must equal `text[start:end]`: a page showing stale text or a
+    browser that counted offsets differently gets a clear error rather than a wrong span. Only the
+    coder's own, unsubmitted assignment can take codings.
+    """
+    assignment = _open_assignment(source=source, coder=coder)
+    coding = _checked_coding(
+        source=source,
+        coder=coder,
+        code=code,
+        start=start,
+        end=end,
+        quote=quote,
+        stance=stance,
+        demonstrating_party=demonstrating_party,
+        strength=strength,
+        memo=memo,
+    )
     coding.save()
     if assignment.status == AssignmentStatus.ASSIGNED:
         assignment.status = AssignmentStatus.IN_PROGRESS
         assignment.save(update_fields=["status"])
     return coding
+
+
+@dataclass(frozen=True)
+class CodingInput:
+    """One passage for `codings_bulk_create`, with the fields `coding_create` takes."""
+
+    code: Code
+    start: int
+    end: int
+    quote: str
+    stance: str
+    demonstrating_party: Party
+    strength: str = ""
+    memo: str = ""
+
+
+@transaction.atomic
+def codings_bulk_create(
+    *, source: Source, coder: User, codings: Iterable[CodingInput]
+) -> list[Coding]:
+    """Save many passages of one coder on one source, each checked as `coding_create` checks it
+    (span, quote equal to `text[start:end]`, code, party, stance, strength); all or none.
+
+    For imports: one assignment check and one insert per batch instead of per coding.
+    """
+    assignment = _open_assignment(source=source, coder=coder)
+    checked = []
+    for number, item in enumerate(codings, start=1):
+        try:
+            checked.append(
+                _checked_coding(
+                    source=source,
+                    coder=coder,
+                    code=item.code,
+                    start=item.start,
+                    end=item.end,
+                    quote=item.quote,
+                    stance=item.stance,
+                    demonstrating_party=item.demonstrating_party,
+                    strength=item.strength,
+                    memo=item.memo,
+                )
+            )
+        except ValidationError as err:
+            raise ValidationError(
+                f"Passage {number} ({item.start}-{item.end}) of {coder.username} on "
+                f"'{source.title}': {' '.join(err.messages)}"
+            ) from err
+    created = Coding.objects.bulk_create(checked, batch_size=1000)
+    if created and assignment.status == AssignmentStatus.ASSIGNED:
+        assignment.status = AssignmentStatus.IN_PROGRESS
+        assignment.save(update_fields=["status"])
+    return created
 
 
 @transaction.atomic
