@@ -5,6 +5,7 @@ from negotiations.codebook import urls as codebook
 from negotiations.coding import urls as coding
 from negotiations.consensus import urls as consensus
 from negotiations.exports import urls as exports
+from negotiations.members import urls as members
 from negotiations.reliability import urls as reliability
 from negotiations.sources import urls as sources
 from negotiations.studies import urls as studies
@@ -13,6 +14,7 @@ app_name = "negotiations"
 
 urlpatterns = [
     *studies.urlpatterns,
+    *members.urlpatterns,
     *codebook.urlpatterns,
     *sources.urlpatterns,
     *exports.urlpatterns,

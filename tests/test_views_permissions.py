@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from negotiations.models import Code, CodeSet, Membership, Negotiation, Phase, Source
+from negotiations.members import services as member_services
+from negotiations.models import (
+    Code,
+    CodeSet,
+    Invitation,
+    Membership,
+    Negotiation,
+    Phase,
+    Role,
+    Source,
+)
 from tests.factories import NegotiationFactory, PhaseFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +31,11 @@ def objects(members):
     code = Code.objects.filter(study=members.study).first()
     code_set = CodeSet.objects.filter(study=members.study).first()
     member = Membership.objects.get(study=members.study, user=members.coder2)
+    invitation, _ = member_services.invitation_create(
+        study=members.study, role=Role.CODER, created_by=members.owner, actor_role=Role.OWNER
+    )
     return {
+        "invitation_id": invitation.pk,
         "slug": members.study.slug,
         "negotiation_id": negotiation.pk,
         "phase_id": phase.pk,
@@ -90,6 +104,8 @@ MANAGE_POSTS = [
     ("source_delete", ("source_id",), {}),
     ("source_import", (), {}),
     ("assignments", (), {"mode": "all", "share": 20, "seed": 1}),
+    ("invitation_create", (), {"role": "coder", "email": "", "days": "7"}),
+    ("invitation_revoke", ("invitation_id",), {}),
 ]
 
 
@@ -135,6 +151,7 @@ def test_manage_posts_refused_and_nothing_changes(
         Membership.objects.count(),
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
+        Invitation.objects.filter(revoked_at=None).count(),
     )
     study_name = members.study.name
     response = clients[role].post(url(name, objects, *keys), data)
@@ -146,6 +163,7 @@ def test_manage_posts_refused_and_nothing_changes(
         Membership.objects.count(),
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
+        Invitation.objects.filter(revoked_at=None).count(),
     )
     assert after == before
     members.study.refresh_from_db()
@@ -186,3 +204,16 @@ def test_htmx_partial_request_is_checked_too(clients, objects):
 def test_home_requires_login(clients):
     assert clients["anonymous"].get(reverse("home")).status_code == 302
     assert clients["outsider"].get(reverse("home")).status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reset_links_are_for_owners_only(clients, objects, role):
+    response = clients[role].post(url("member_reset_link", objects, "member_id"))
+    expected = {"anonymous": 302, "outsider": 404, "owner": 302}.get(role, 403)
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_invitation_links_open_for_everyone(clients, role):
+    response = clients[role].get(reverse("negotiations:invitation_accept", args=["no-such"]))
+    assert response.status_code == 410
