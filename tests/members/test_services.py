@@ -120,9 +120,7 @@ def test_invitation_is_mailed_only_when_email_is_set_up(members, settings):
 
 def test_reset_link_for_a_member_of_the_owners_study_only(members):
     coder_membership = Membership.objects.get(study=members.study, user=members.coder)
-    path = services.password_reset_link_for_member(
-        membership=coder_membership, actor=members.owner
-    )
+    path = services.password_reset_link_for_member(membership=coder_membership, actor=members.owner)
     token = path.rstrip("/").rsplit("/", 1)[1]
     assert default_token_generator.check_token(members.coder, token)
     with pytest.raises(ValidationError, match="Only an owner"):
@@ -136,9 +134,7 @@ def test_reset_link_for_a_member_of_the_owners_study_only(members):
         study=other, identifier="cora", role=Role.CODER, actor_role=Role.OWNER
     )
     with pytest.raises(ValidationError, match="study you do not own"):
-        services.password_reset_link_for_member(
-            membership=coder_membership, actor=members.owner
-        )
+        services.password_reset_link_for_member(membership=coder_membership, actor=members.owner)
     own = Membership.objects.get(study=members.study, user=members.owner)
     with pytest.raises(ValidationError, match="your own password"):
         services.password_reset_link_for_member(membership=own, actor=members.owner)
