@@ -112,7 +112,7 @@ def test_from_invitation_link_to_first_coding_saved(page, chromium_browser, live
     assert coding.coder.username == "nadia"
     assert coding.quote == quote
     assert errors == []
-    print("invitation to first coding:", steps)  # noqa: T201
+    print("invitation to first coding:", steps)
     assert steps[-1][1] < 30
     # The link is used up: a second person gets the explanation, not a form.
     other = context.new_page()
