@@ -6,6 +6,7 @@ from negotiations.coding import urls as coding
 from negotiations.consensus import urls as consensus
 from negotiations.exports import urls as exports
 from negotiations.members import urls as members
+from negotiations.passages import urls as passages
 from negotiations.reliability import urls as reliability
 from negotiations.sources import urls as sources
 from negotiations.studies import urls as studies
@@ -22,4 +23,5 @@ urlpatterns = [
     *reliability.urlpatterns,
     *consensus.urlpatterns,
     *assessments.urlpatterns,
+    *passages.urlpatterns,
 ]

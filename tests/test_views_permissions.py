@@ -65,6 +65,9 @@ READ_PAGES = [
     ("my_work", ()),
     ("export_sources", ()),
     ("export_codings", ()),
+    ("passage_list", ()),
+    ("passage_export_csv", ()),
+    ("passage_export_xlsx", ()),
 ]
 
 # Pages (GET) only owners and supervisors may open.
