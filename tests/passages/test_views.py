@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from negotiations.models import Code, ConsensusCoding, ConsensusUnit, ConsensusStatus
+from negotiations.models import Code, ConsensusCoding, ConsensusStatus, ConsensusUnit
 from tests.passages.conftest import submit
 
 pytestmark = pytest.mark.django_db
