@@ -415,3 +415,30 @@ def test_two_supervisors_at_once_on_postgresql(layer, members, postgres_only, tr
     unit.refresh_from_db()
     assert unit.version == seen + 1
     assert ConsensusEvent.objects.filter(unit=unit, action="settle").count() == 1
+
+
+def test_refused_consensus_coding_keeps_the_panel_and_its_values(layer, clients):
+    unit = unit_at(layer, 1)
+    response = clients["supervisor"].post(
+        review_url(layer, "review_decide", unit.pk),
+        {
+            "decision": "custom",
+            "version": unit.version,
+            "start": 0,
+            "end": 5,
+            "quote": "wrong",
+            "code": layer["zopa"].pk,
+            "stance": "against",
+            "demonstrating_party": layer["us"].pk,
+            "strength": "smoking_gun",
+            "rationale": "",
+        },
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert '<details class="custom-consensus" open>' in html
+    assert '<option value="against" selected>' in html
+    assert '<option value="smoking_gun" selected>' in html
+    assert 'id="custom-quote" value="wrong"' in html
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.OPEN
