@@ -33,6 +33,11 @@ class InvitationForm(forms.Form):
         initial=7,
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        # Its own ids: it shares the members page with the form that adds a member.
+        kwargs.setdefault("auto_id", "invite_%s")
+        super().__init__(*args, **kwargs)
+
 
 class SignupForm(UserCreationForm):
     full_name = forms.CharField(label="Your name", max_length=150, required=False)

@@ -82,8 +82,17 @@ class PhaseForm(forms.ModelForm):
         fields = ["name", "kind", "start_date", "end_date"]
         widgets = {"start_date": DateInput(), "end_date": DateInput()}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its own ids: it shares the negotiation page with the negotiation's form.
+        kwargs.setdefault("auto_id", "phase_%s")
+        super().__init__(*args, **kwargs)
+
 
 class EventForm(forms.Form):
     date = forms.DateField(widget=DateInput())
     end_date = forms.DateField(widget=DateInput(), required=False)
     title = forms.CharField(max_length=300)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "event_%s")
+        super().__init__(*args, **kwargs)

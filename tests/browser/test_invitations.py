@@ -54,7 +54,7 @@ def test_from_invitation_link_to_first_coding_saved(page, chromium_browser, live
     # The owner makes the invitation on the members page and copies its link.
     log_in(page, "olivia", PASSWORD)
     page.goto(f"/studies/{study.slug}/members/")
-    page.select_option("#id_role", "coder")
+    page.select_option("#invite_role", "coder")
     page.click("#invite-form button[type=submit]")
     link = page.input_value("#invitation-link")
     assert link.startswith(live_server.url + "/invitations/")
