@@ -23,7 +23,10 @@ _CHECK_JS = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   const violations = result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+    .map((v) => {
+      const where = v.nodes.slice(0, 3).map((n) => n.target.join(" "));
+      return `${v.id} (${v.impact}): ${where.join(" | ")}`;
+    });
   const ids = {};
   for (const el of document.querySelectorAll("[id]")) ids[el.id] = (ids[el.id] || 0) + 1;
   const duplicates = Object.keys(ids).filter((id) => ids[id] > 1);
@@ -37,7 +40,9 @@ _WIDTH_JS = """() => {
     for (const el of document.querySelectorAll("body *")) {
       const r = el.getBoundingClientRect();
       if (r.right > doc.clientWidth + 1 && !el.closest(".table-scroll, .scroll-x")) {
-        wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : ""));
+        const classes = typeof el.className === "string" && el.className
+          ? "." + el.className.split(" ").join(".") : "";
+        wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + classes);
         if (wide.length > 4) break;
       }
     }
