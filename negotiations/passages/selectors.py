@@ -14,8 +14,8 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, IntegerField, QuerySet, Value
-from django.db.models.functions import Greatest, Substr
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Greatest, Length, Substr
 
 from negotiations.coding import selectors as coding_selectors
 from negotiations.models import (
@@ -113,6 +113,10 @@ def passage_list(*, study: Study, user: User, role: str, filters: PassageFilters
         .annotate(
             before=Substr("source__text", context_start + 1, F("start") - context_start),
             after=Substr("source__text", F("end") + 1, CONTEXT_CHARS),
+            more_before=Case(When(start__gt=CONTEXT_CHARS, then=True), default=False),
+            more_after=Case(
+                When(end__lt=Length("source__text") - CONTEXT_CHARS, then=True), default=False
+            ),
         )
         .order_by("source__date", "source_id", "start", "end", "pk")
     )

@@ -229,3 +229,24 @@ def test_text_cells_are_neutralised_in_downloads(clients, members, passages):
     ).active
     speakers = {row[8] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert "'=HYPERLINK(1)" in speakers
+
+
+def test_context_is_cut_with_an_ellipsis_only_where_text_goes_on(clients, members, passages):
+    from negotiations.passages.selectors import CONTEXT_CHARS
+    from tests.passages.conftest import make_coding
+
+    source = passages.source_af
+    long_text = "word " * 100 + "the middle passage " + "word " * 100
+    source.__class__.objects.filter(pk=source.pk).update(text=long_text)
+    source.refresh_from_db()
+    coding = make_coding(
+        source, members.coder, "middle passage", passages.cora_fuel.code, passages.us
+    )
+    response = clients["supervisor"].get(url(members) + "?text=middle")
+    passage = response.context["page"].object_list[0]
+    assert passage.pk == coding.pk
+    assert passage.more_before and passage.more_after
+    assert len(passage.before) == len(passage.after) == CONTEXT_CHARS
+    assert long_text[coding.start - CONTEXT_CHARS : coding.start] == passage.before
+    html = clients["supervisor"].get(url(members) + "?text=geneva").content.decode()
+    assert "next month.</span>" in html
