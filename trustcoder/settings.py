@@ -170,9 +170,9 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 # E-mail is optional: with EMAIL_HOST set TrustCoder sends invitations and password resets;
 # without it both work by links that owners and supervisors copy and hand over.
 _EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-MAILERS = {
-    "default": (
-        {
+if _EMAIL_HOST:
+    MAILERS = {
+        "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": _EMAIL_HOST,
@@ -182,10 +182,7 @@ MAILERS = {
                 "use_tls": env_bool("EMAIL_USE_TLS", True),
             },
         }
-        if _EMAIL_HOST
-        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    )
-}
+    }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "trustcoder@localhost")
 TRUSTCODER_EMAIL_ENABLED = bool(_EMAIL_HOST)
 
