@@ -7,6 +7,8 @@ from negotiations.coding import urls as coding
 from negotiations.consensus import urls as consensus
 from negotiations.exports import urls as exports
 from negotiations.interchange import urls as interchange
+from negotiations.members import urls as members
+from negotiations.passages import urls as passages
 from negotiations.reliability import urls as reliability
 from negotiations.sources import urls as sources
 from negotiations.studies import urls as studies
@@ -15,6 +17,7 @@ app_name = "negotiations"
 
 urlpatterns = [
     *studies.urlpatterns,
+    *members.urlpatterns,
     *codebook.urlpatterns,
     *sources.urlpatterns,
     *exports.urlpatterns,
@@ -24,4 +27,5 @@ urlpatterns = [
     *consensus.urlpatterns,
     *assessments.urlpatterns,
     *api.urlpatterns,
+    *passages.urlpatterns,
 ]

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from negotiations.models import Code, CodeSet, Membership, Negotiation, Phase, Source
+from negotiations.members import services as member_services
+from negotiations.models import (
+    Code,
+    CodeSet,
+    Invitation,
+    Membership,
+    Negotiation,
+    Phase,
+    Role,
+    Source,
+)
 from tests.factories import NegotiationFactory, PhaseFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +31,11 @@ def objects(members):
     code = Code.objects.filter(study=members.study).first()
     code_set = CodeSet.objects.filter(study=members.study).first()
     member = Membership.objects.get(study=members.study, user=members.coder2)
+    invitation, _ = member_services.invitation_create(
+        study=members.study, role=Role.CODER, created_by=members.owner, actor_role=Role.OWNER
+    )
     return {
+        "invitation_id": invitation.pk,
         "slug": members.study.slug,
         "negotiation_id": negotiation.pk,
         "phase_id": phase.pk,
@@ -52,6 +66,9 @@ READ_PAGES = [
     ("my_work", ()),
     ("export_sources", ()),
     ("export_codings", ()),
+    ("passage_list", ()),
+    ("passage_export_csv", ()),
+    ("passage_export_xlsx", ()),
 ]
 
 # Pages (GET) for readers, supervisors and owners (results, not coders' work in progress).
@@ -101,6 +118,8 @@ MANAGE_POSTS = [
     ("source_import", (), {}),
     ("interchange", (), {}),
     ("assignments", (), {"mode": "all", "share": 20, "seed": 1}),
+    ("invitation_create", (), {"role": "coder", "email": "", "days": "7"}),
+    ("invitation_revoke", ("invitation_id",), {}),
 ]
 
 
@@ -159,6 +178,7 @@ def test_manage_posts_refused_and_nothing_changes(
         Membership.objects.count(),
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
+        Invitation.objects.filter(revoked_at=None).count(),
     )
     study_name = members.study.name
     response = clients[role].post(url(name, objects, *keys), data)
@@ -170,6 +190,7 @@ def test_manage_posts_refused_and_nothing_changes(
         Membership.objects.count(),
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
+        Invitation.objects.filter(revoked_at=None).count(),
     )
     assert after == before
     members.study.refresh_from_db()
@@ -246,6 +267,13 @@ def test_replication_package_for_readers_and_managers(clients, objects, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
+def test_reset_links_are_for_owners_only(clients, objects, role):
+    response = clients[role].post(url("member_reset_link", objects, "member_id"))
+    expected = {"anonymous": 302, "outsider": 404, "owner": 302}.get(role, 403)
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_coder_consensus_matrix(clients, objects, members, role):
     """Like its page: supervisors and owners; coders their own row once released; not readers."""
     target = reverse("negotiations:consensus_coders_matrix", args=[objects["slug"]])
@@ -260,3 +288,9 @@ def test_coder_consensus_matrix(clients, objects, members, role):
         # A coder gets their own row whatever coder they ask for.
         header = b"".join(response.streaming_content).decode().splitlines()[0]
         assert header == f"unit,{members.coder.username},consensus"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_invitation_links_open_for_everyone(clients, role):
+    response = clients[role].get(reverse("negotiations:invitation_accept", args=["no-such"]))
+    assert response.status_code == 410

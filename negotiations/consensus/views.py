@@ -163,7 +163,13 @@ def review_decide(request: HtmxHttpRequest, slug: str, unit_id: int) -> HttpResp
         request,
         "negotiations/consensus/review_unit.html",
         _unit_context(
-            request, study, membership, unit_id, rationale=request.POST.get("rationale", "")
+            request,
+            study,
+            membership,
+            unit_id,
+            rationale=request.POST.get("rationale", ""),
+            # A refused consensus coding keeps its panel open with every value chosen.
+            posted=request.POST if request.POST.get("decision") == "custom" else None,
         ),
         status=status,
     )

@@ -73,7 +73,10 @@ def xlsx_cell(value: Any) -> Any:
         return "" if value is None else str(value)
     if isinstance(value, int | float):
         return None if isinstance(value, float) and math.isnan(value) else value
-    return neutralise(value)
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    # Control characters XML cannot hold would make openpyxl refuse the whole workbook.
+    return ILLEGAL_CHARACTERS_RE.sub("", neutralise(value))
 
 
 def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "data") -> bytes:

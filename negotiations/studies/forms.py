@@ -1,4 +1,4 @@
-"""Forms for a study, its members, parties, negotiations, phases and key events."""
+"""Forms for a study, its parties, negotiations, phases and key events."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from negotiations.models import (
     Negotiation,
     Party,
     Phase,
-    Role,
     Study,
 )
 
@@ -29,15 +28,6 @@ class StudySettingsForm(forms.ModelForm):
         model = Study
         fields = ["name", "description", "blind_coding", "snap_to_words"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
-
-
-class MemberAddForm(forms.Form):
-    identifier = forms.CharField(label="Username or e-mail", max_length=254)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.CODER)
-
-
-class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
 
 
 class PartyForm(forms.ModelForm):
@@ -92,8 +82,17 @@ class PhaseForm(forms.ModelForm):
         fields = ["name", "kind", "start_date", "end_date"]
         widgets = {"start_date": DateInput(), "end_date": DateInput()}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its own ids: it shares the negotiation page with the negotiation's form.
+        kwargs.setdefault("auto_id", "phase_%s")
+        super().__init__(*args, **kwargs)
+
 
 class EventForm(forms.Form):
     date = forms.DateField(widget=DateInput())
     end_date = forms.DateField(widget=DateInput(), required=False)
     title = forms.CharField(max_length=300)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "event_%s")
+        super().__init__(*args, **kwargs)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, QuerySet
 
 from negotiations.models import (
+    Assignment,
+    Code,
     Membership,
     Negotiation,
     NegotiationParty,
     Party,
     Phase,
+    Source,
     Study,
 )
 
@@ -61,3 +66,70 @@ def phase_list(*, study: Study) -> QuerySet[Phase]:
         .select_related("negotiation")
         .order_by("negotiation__order", "negotiation__name", "order")
     )
+
+
+@dataclass
+class ChecklistStep:
+    key: str
+    label: str
+    hint: str
+    url_name: str
+    done: bool
+
+
+def study_setup_checklist(*, study: Study) -> list[ChecklistStep]:
+    """What a new study needs before coding starts, each with whether it is done.
+
+    Each step is one small query, cheap however large the study has grown."""
+    counts = {
+        "codes": Code.objects.filter(study=study, archived=False).exists(),
+        "parties": Party.objects.filter(study=study).exists(),
+        "negotiations": Negotiation.objects.filter(study=study).exists(),
+        "sources": Source.objects.filter(study=study).exists(),
+        "members": Membership.objects.filter(study=study).count() > 1,
+        "assignments": Assignment.objects.filter(source__study=study).exists(),
+    }
+    return [
+        ChecklistStep(
+            "codebook",
+            "Codebook",
+            "Check the codes and their definitions.",
+            "codebook",
+            counts["codes"],
+        ),
+        ChecklistStep(
+            "parties",
+            "Parties",
+            "Add the parties, e.g. US and DPRK.",
+            "party_list",
+            counts["parties"],
+        ),
+        ChecklistStep(
+            "negotiations",
+            "Negotiations",
+            "Add a case with its phases and parties.",
+            "negotiation_list",
+            counts["negotiations"],
+        ),
+        ChecklistStep(
+            "sources",
+            "Sources",
+            "Paste, upload or import the statements.",
+            "source_list",
+            counts["sources"],
+        ),
+        ChecklistStep(
+            "members",
+            "Members",
+            "Invite the coders and anyone else who works on it.",
+            "member_list",
+            counts["members"],
+        ),
+        ChecklistStep(
+            "assignments",
+            "Assignments",
+            "Give the coders their sources.",
+            "assignments",
+            counts["assignments"],
+        ),
+    ]

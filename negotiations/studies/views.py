@@ -1,4 +1,4 @@
-"""Study pages: home, create, overview, settings, members, parties, negotiations and phases."""
+"""Study pages: home, create, overview, settings, parties, negotiations and phases."""
 
 from __future__ import annotations
 
@@ -17,14 +17,11 @@ from negotiations.models import (
     Membership,
     Negotiation,
     Phase,
-    Role,
     Source,
 )
 from negotiations.studies import selectors, services
 from negotiations.studies.forms import (
     EventForm,
-    MemberAddForm,
-    MemberRoleForm,
     NegotiationForm,
     PartyForm,
     PhaseForm,
@@ -61,12 +58,15 @@ def study_create(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def study_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     study, membership = study_for_member(request, slug)
+    checklist = selectors.study_setup_checklist(study=study) if membership.can_manage else []
     context = {
         "study": study,
         "membership": membership,
         "negotiations": selectors.negotiation_list(study=study),
         "n_sources": Source.objects.filter(study=study).count(),
         "n_members": Membership.objects.filter(study=study).count(),
+        # Shown until every step is done.
+        "checklist": checklist if not all(step.done for step in checklist) else [],
     }
     return render(request, "negotiations/studies/study_detail.html", context)
 
@@ -87,92 +87,6 @@ def study_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return redirect("negotiations:study_settings", slug=study.slug)
     context = {"study": study, "membership": membership, "form": form}
     return render(request, "negotiations/studies/study_settings.html", context)
-
-
-def _members_context(study, membership, add_form=None) -> dict:
-    return {
-        "study": study,
-        "membership": membership,
-        "members": selectors.membership_list(study=study),
-        "add_form": add_form or MemberAddForm(),
-        "roles": Role.choices,
-    }
-
-
-@require_GET
-def member_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    study, membership = study_for_member(request, slug)
-    return render(request, "negotiations/studies/members.html", _members_context(study, membership))
-
-
-@require_POST
-def member_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    study, membership = study_for_member(request, slug, MANAGERS)
-    form = MemberAddForm(request.POST)
-    if form.is_valid():
-        try:
-            added = services.membership_add(
-                study=study,
-                identifier=form.cleaned_data["identifier"],
-                role=form.cleaned_data["role"],
-                actor_role=membership.role,
-            )
-        except ValidationError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, f"{added.user.username} added as {added.get_role_display()}.")
-            if not request.htmx:
-                return redirect("negotiations:member_list", slug=study.slug)
-            form = MemberAddForm()
-    template = "negotiations/studies/members.html"
-    if request.htmx:
-        template += "#members"
-    status = 200 if not form.errors else 422
-    return render(request, template, _members_context(study, membership, form), status=status)
-
-
-@require_POST
-def member_update(request: HtmxHttpRequest, slug: str, member_id: int) -> HttpResponse:
-    study, membership = study_for_member(request, slug, MANAGERS)
-    target = get_object_or_404(Membership, study=study, pk=member_id)
-    form = MemberRoleForm(request.POST)
-    if form.is_valid():
-        try:
-            services.membership_set_role(
-                membership=target, role=form.cleaned_data["role"], actor_role=membership.role
-            )
-            messages.success(request, f"{target.user.username} is now {target.get_role_display()}.")
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-    else:
-        messages.error(request, "Choose a valid role.")
-    if request.htmx:
-        return render(
-            request,
-            "negotiations/studies/members.html#members",
-            _members_context(study, membership),
-        )
-    return redirect("negotiations:member_list", slug=study.slug)
-
-
-@require_POST
-def member_remove(request: HtmxHttpRequest, slug: str, member_id: int) -> HttpResponse:
-    study, membership = study_for_member(request, slug, MANAGERS)
-    target = get_object_or_404(Membership, study=study, pk=member_id)
-    try:
-        services.membership_remove(membership=target, actor_role=membership.role)
-        messages.success(request, f"{target.user.username} removed from the study.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    if target.user_id == request.user.pk and not Membership.objects.filter(pk=target.pk).exists():
-        return redirect("home")
-    if request.htmx:
-        return render(
-            request,
-            "negotiations/studies/members.html#members",
-            _members_context(study, membership),
-        )
-    return redirect("negotiations:member_list", slug=study.slug)
 
 
 @require_http_methods(["GET", "POST"])

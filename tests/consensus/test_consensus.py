@@ -505,3 +505,30 @@ def test_kappa_without_variation_is_undefined_with_its_reason(members, clients):
     row = html.decode().split('<th scope="row">cora</th>')[1].split("</tr>")[0]
     assert "undefined" in row and "no variation" in row and "0.000" not in row
     assert "96.7%" in row  # 29 of 30 units (10 sentences x 3 elements), not "100%"
+
+
+def test_refused_consensus_coding_keeps_the_panel_and_its_values(layer, clients):
+    unit = unit_at(layer, 1)
+    response = clients["supervisor"].post(
+        review_url(layer, "review_decide", unit.pk),
+        {
+            "decision": "custom",
+            "version": unit.version,
+            "start": 0,
+            "end": 5,
+            "quote": "wrong",
+            "code": layer["zopa"].pk,
+            "stance": "against",
+            "demonstrating_party": layer["us"].pk,
+            "strength": "smoking_gun",
+            "rationale": "",
+        },
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert '<details class="custom-consensus" open>' in html
+    assert '<option value="against" selected>' in html
+    assert '<option value="smoking_gun" selected>' in html
+    assert 'id="custom-quote" value="wrong"' in html
+    unit.refresh_from_db()
+    assert unit.status == ConsensusStatus.OPEN

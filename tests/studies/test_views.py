@@ -167,3 +167,28 @@ def test_negotiation_form_rejects_reversed_dates(clients, members):
     )
     assert response.status_code == 200
     assert not Negotiation.objects.filter(name="Backwards").exists()
+
+
+def test_new_study_shows_its_setup_checklist_until_done(clients, members):
+    from negotiations.coding import services as coding_services
+    from tests.factories import NegotiationFactory, SourceFactory
+
+    url = reverse("negotiations:study_detail", args=[members.study.slug])
+    html = clients["owner"].get(url).content.decode()
+    assert "Setting up this study" in html
+    for label in ("Codebook", "Parties", "Negotiations", "Sources", "Members", "Assignments"):
+        assert label in html
+    assert html.count('class="done"') == 2  # the default codebook and the members
+    assert reverse("negotiations:assignments", args=[members.study.slug]) in html
+    assert "Setting up this study" not in clients["coder"].get(url).content.decode()
+
+    PartyFactory(study=members.study, code="US")
+    negotiation = NegotiationFactory(study=members.study)
+    source = SourceFactory(study=members.study, negotiation=negotiation)
+    coding_services.assignment_create(source=source, coder=members.coder, assigned_by=members.owner)
+    assert "Setting up this study" not in clients["owner"].get(url).content.decode()
+
+
+def test_new_study_page_fills_the_slug_by_script(clients):
+    html = clients["outsider"].get(reverse("negotiations:study_create")).content.decode()
+    assert "js/slug.js" in html
