@@ -5,6 +5,7 @@ from negotiations.codebook import urls as codebook
 from negotiations.coding import urls as coding
 from negotiations.consensus import urls as consensus
 from negotiations.exports import urls as exports
+from negotiations.jobs import urls as jobs
 from negotiations.reliability import urls as reliability
 from negotiations.sources import urls as sources
 from negotiations.studies import urls as studies
@@ -20,4 +21,5 @@ urlpatterns = [
     *reliability.urlpatterns,
     *consensus.urlpatterns,
     *assessments.urlpatterns,
+    *jobs.urlpatterns,
 ]

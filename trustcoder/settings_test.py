@@ -18,3 +18,5 @@ CSRF_COOKIE_SECURE = False
 # The browser tests fetch static files from the live server without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tasks run inside the request that enqueues them; the PostgreSQL worker tests start real workers.
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -13,6 +13,7 @@ from django.db.models.functions import Substr
 from negotiations.models import (
     Source,
     SourceImport,
+    SourceImportProblem,
     Study,
 )
 
@@ -128,3 +129,8 @@ def source_rows(*, study: Study) -> Iterator[tuple[Any, ...]]:
     )
     # Texts can be long: fetch a few hundred at a time so memory stays flat.
     yield from sources.iterator(chunk_size=200)
+
+
+def source_import_problems(*, source_import: SourceImport) -> QuerySet[SourceImportProblem]:
+    """The stored problems of a staged import, in file order, for paging."""
+    return SourceImportProblem.objects.filter(source_import=source_import).order_by("position")
