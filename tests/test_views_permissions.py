@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from negotiations.models import Code, CodeSet, Membership, Negotiation, Phase, Source
+from negotiations.models import (
+    Code,
+    CodeSet,
+    Job,
+    JobKind,
+    Membership,
+    Negotiation,
+    Phase,
+    Source,
+)
 from tests.factories import NegotiationFactory, PhaseFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +30,9 @@ def objects(members):
     code = Code.objects.filter(study=members.study).first()
     code_set = CodeSet.objects.filter(study=members.study).first()
     member = Membership.objects.get(study=members.study, user=members.coder2)
+    job = Job.objects.create(study=members.study, kind=JobKind.IMPORT_CHECK)
     return {
+        "job_id": job.pk,
         "slug": members.study.slug,
         "negotiation_id": negotiation.pk,
         "phase_id": phase.pk,
@@ -51,6 +62,8 @@ READ_PAGES = [
     ("my_work", ()),
     ("export_sources", ()),
     ("export_codings", ()),
+    ("job_list", ()),
+    ("job_detail", ("job_id",)),
 ]
 
 # Pages (GET) only owners and supervisors may open.

@@ -100,8 +100,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Background jobs write their progress and heartbeat through a second connection to the same
 # database, so that the figures are committed (and seen by the web) while the job's own work is
-# still inside its one transaction. Tests let it share the default connection.
+# still inside its one transaction.
 DATABASES["jobs"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+TRUSTCODER_PROGRESS_DATABASE = "jobs"
 if DATABASES["jobs"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has one writer: while an import holds it, a progress write gives up at once
     # rather than slow the import down (the figures catch up when the import commits).

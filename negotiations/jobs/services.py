@@ -34,7 +34,11 @@ from negotiations.sources.resources import row_progress
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_ALIAS = "jobs"
+
+def _progress_db() -> str:
+    return settings.TRUSTCODER_PROGRESS_DATABASE
+
+
 # Progress is written at most this often (seconds): often enough for a bar polled every second.
 PROGRESS_INTERVAL = 1.0
 
@@ -117,7 +121,7 @@ def import_run_start(*, source_import: SourceImport, actor: User) -> Job:
 def _progress_write(job_id: int, **fields: object) -> bool:
     """Write progress fields on the jobs connection; False if the database is busy."""
     try:
-        Job.objects.using(PROGRESS_ALIAS).filter(pk=job_id).update(**fields)
+        Job.objects.using(_progress_db()).filter(pk=job_id).update(**fields)
     except DatabaseError:
         # SQLite's single writer is held by the job's own import: skip, the bar catches up.
         return False
@@ -153,7 +157,7 @@ def job_run(*, job_id: int) -> Job | None:
     """
     now = timezone.now()
     claimed = (
-        Job.objects.using(PROGRESS_ALIAS)
+        Job.objects.using(_progress_db())
         .filter(pk=job_id, state=JobState.QUEUED)
         .update(
             state=JobState.RUNNING,
@@ -164,7 +168,7 @@ def job_run(*, job_id: int) -> Job | None:
     )
     if not claimed:
         return None
-    job = Job.objects.using(PROGRESS_ALIAS).get(pk=job_id)
+    job = Job.objects.using(_progress_db()).get(pk=job_id)
     token = row_progress.set(ProgressReporter(job_id))
     try:
         state, message, result = _run(job)
@@ -181,8 +185,10 @@ def job_run(*, job_id: int) -> Job | None:
         "heartbeat_at": timezone.now(),
     }
     if state == JobState.SUCCEEDED:
-        done = Job.objects.using(PROGRESS_ALIAS).get(pk=job_id).progress_total
-        update["progress_done"] = done
+        total = (
+            result.get("n_rows") or Job.objects.using(_progress_db()).get(pk=job_id).progress_total
+        )
+        update["progress_done"] = update["progress_total"] = total
     # The work is committed (or rolled back) by now, so the default connection can write.
     Job.objects.filter(pk=job_id).update(**update)
     return Job.objects.get(pk=job_id)
@@ -222,7 +228,7 @@ def _run_import(job: Job) -> tuple[str, str, dict]:
         return (
             JobState.SUCCEEDED,
             f"Imported {report.n_imported:,} sources.",
-            {"n_imported": report.n_imported},
+            {"n_rows": report.n_rows, "n_imported": report.n_imported},
         )
     source_services.source_import_record_problems(source_import=staged, report=report)
     problems = len(report.problems or [])
