@@ -168,7 +168,9 @@ def job_run(*, job_id: int) -> Job | None:
     )
     if not claimed:
         return None
-    job = Job.objects.using(_progress_db()).get(pk=job_id)
+    # Read on the default connection: the work's rows (a source's created_by) must come from
+    # the connection that writes them.
+    job = Job.objects.select_related("started_by").get(pk=job_id)
     token = row_progress.set(ProgressReporter(job_id))
     try:
         state, message, result = _run(job)
