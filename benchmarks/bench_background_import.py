@@ -77,7 +77,7 @@ def rows_csv(first: int, *, bad: bool = False) -> bytes:
                 "1994-10-21",
                 "US",
                 "nonsense" if bad else "",
-                f"Statement {n} of the talks. The envoy notes the schedule.",
+                f"Statement {n}. The envoy notes the fuel schedule.",
             ]
         )
     return out.getvalue().encode()
@@ -142,10 +142,10 @@ class Browser:
             + content
             + f"\r\n--{boundary}--\r\n".encode()
         )
-        status, _, location = self.request(
+        status, html, location = self.request(
             "POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         )
-        assert status == 302, status
+        assert status == 302, (status, re.findall(r'class="errorlist[^>]*>(.*?)</ul>', html))
         return location
 
 

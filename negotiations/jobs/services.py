@@ -156,15 +156,13 @@ def job_run(*, job_id: int) -> Job | None:
     Whatever happens, the job ends succeeded or failed, with a message.
     """
     now = timezone.now()
-    claimed = (
-        Job.objects.using(_progress_db())
-        .filter(pk=job_id, state=JobState.QUEUED)
-        .update(
-            state=JobState.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            worker=worker_name()[:200],
-        )
+    # Claimed on the default connection, outside any transaction: it waits for a busy SQLite
+    # rather than give up, as only progress writes may.
+    claimed = Job.objects.filter(pk=job_id, state=JobState.QUEUED).update(
+        state=JobState.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker_name()[:200],
     )
     if not claimed:
         return None
@@ -187,9 +185,7 @@ def job_run(*, job_id: int) -> Job | None:
         "heartbeat_at": timezone.now(),
     }
     if state == JobState.SUCCEEDED:
-        total = (
-            result.get("n_rows") or Job.objects.using(_progress_db()).get(pk=job_id).progress_total
-        )
+        total = result.get("n_rows") or Job.objects.get(pk=job_id).progress_total
         update["progress_done"] = update["progress_total"] = total
     # The work is committed (or rolled back) by now, so the default connection can write.
     Job.objects.filter(pk=job_id).update(**update)
