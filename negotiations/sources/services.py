@@ -499,6 +499,18 @@ def source_import_record_problems(*, source_import: SourceImport, report: Import
     staged.save(update_fields=["n_errors"])
 
 
+@transaction.atomic
+def source_import_refuse(*, source_import: SourceImport) -> SourceImport:
+    """Mark a staged file whose check found problems as refused, without importing anything."""
+    staged = SourceImport.objects.select_for_update().defer("content").get(pk=source_import.pk)
+    if staged.status == ImportStatus.PREVIEWED:
+        staged.status = ImportStatus.FAILED
+        staged.finished_at = timezone.now()
+        staged.content = b""
+        staged.save(update_fields=["status", "finished_at", "content"])
+    return staged
+
+
 def source_import_confirm(*, source_import: SourceImport, actor: User) -> ImportReport:
     """Import a staged file for real; with any problem nothing is saved and it stays refused."""
     with transaction.atomic():

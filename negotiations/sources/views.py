@@ -244,7 +244,10 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
         if staged.status != ImportStatus.PREVIEWED:
             messages.error(request, "This file was already imported or refused.")
             return redirect("negotiations:source_import", slug=study.slug)
-        if _in_background(staged.size) and not staged.n_errors:
+        if staged.n_errors:
+            # The stored check found problems: nothing to import, whatever the size.
+            staged = services.source_import_refuse(source_import=staged)
+        elif _in_background(staged.size):
             try:
                 job = job_services.import_run_start(source_import=staged, actor=request.user)
             except ValidationError as exc:
@@ -253,14 +256,15 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
                     "negotiations:source_import_preview", slug=study.slug, import_id=staged.pk
                 )
             return redirect("negotiations:job_detail", slug=study.slug, job_id=job.pk)
-        report = services.source_import_confirm(source_import=staged, actor=request.user)
-        if report.ok:
-            messages.success(request, f"Imported {report.n_imported:,} sources.")
-            return redirect(
-                reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
-            )
-        services.source_import_record_problems(source_import=staged, report=report)
-        staged.refresh_from_db()
+        else:
+            report = services.source_import_confirm(source_import=staged, actor=request.user)
+            if report.ok:
+                messages.success(request, f"Imported {report.n_imported:,} sources.")
+                return redirect(
+                    reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
+                )
+            services.source_import_record_problems(source_import=staged, report=report)
+            staged.refresh_from_db()
     if staged.status == ImportStatus.CHECKING:
         job_services.jobs_sweep(study=study)
     problems = Paginator(selectors.source_import_problems(source_import=staged), PROBLEMS_PER_PAGE)

@@ -337,3 +337,23 @@ def test_an_unfinished_job_polls(case, clients, settings, tmp_path):
     assert "Waiting for a worker" in html
     assert 'hx-trigger="every 2s"' in listing.content.decode()
     assert "style=" not in html
+
+
+def test_confirming_a_file_with_problems_refuses_it_without_importing(
+    case, clients, tmp_path, background, monkeypatch
+):
+    staged = stage(case, tmp_path, [statement(1, source_type="nonsense"), statement(2)])
+
+    def refuse(**kwargs):
+        raise AssertionError("a file with stored problems is not imported again")
+
+    monkeypatch.setattr(source_services, "sources_import", refuse)
+    url = reverse("negotiations:source_import_preview", args=["test-study", staged.pk])
+    response = clients["supervisor"].post(url)
+
+    assert response.status_code == 200
+    assert "<strong>1 problem</strong> in 2 rows." in response.content.decode()
+    staged.refresh_from_db()
+    assert staged.status == ImportStatus.FAILED
+    assert not Job.objects.filter(kind=JobKind.IMPORT_RUN).exists()
+    assert Source.objects.count() == 0
