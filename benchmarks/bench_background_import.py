@@ -254,11 +254,17 @@ def main() -> None:
         imported = Source.objects.filter(study=study).count()
         assert imported == N_ROWS, imported
         slowest, what = max(browser.times)
+        upload_time = next(t for t, w in browser.times if w == f"POST {import_path}")
+        others = max(t for t, w in browser.times if w != f"POST {import_path}")
         print(
             f"check: {checked:.1f} s; check + import: {total:.1f} s, "
             f"{N_ROWS / total:,.0f} rows/s overall"
         )
         print(f"requests: {len(browser.times)}, slowest {slowest * 1000:.0f} ms ({what})")
+        print(
+            f"upload of the file: {upload_time * 1000:.0f} ms; slowest other request "
+            f"(polls, preview, confirmation): {others * 1000:.0f} ms"
+        )
         print(f"distinct progress values seen while polling: {len(seen - {''})}")
         log.flush()
         log.seek(0)
