@@ -18,7 +18,7 @@ help:
 	@echo "make demo    set up, migrate, load the demo study and serve it on http://$(HOST):$(PORT)"
 	@echo "make test    set up and run the whole test suite"
 	@echo "make lint    ruff check and format check"
-	@echo "make serve   gunicorn with production settings (static files by whitenoise)"
+	@echo "make serve   gunicorn with production settings (static files by whitenoise) and a worker"
 	@echo "make bench   run the benchmarks in benchmarks/"
 	@echo "make mutate  mutation testing of the pure modules and access checks (docs/testing.md)"
 
@@ -46,8 +46,11 @@ migrate: env
 
 demo: migrate
 	DJANGO_DEBUG=1 $(PY) manage.py load_demo
-	@echo "Serving the demo on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving the demo on http://$(HOST):$(PORT)/ with one background worker (Ctrl-C stops both)"
+	@export DJANGO_DEBUG=1; \
+	$(PY) manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: dev-env
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
@@ -66,12 +69,15 @@ format: dev-env
 	@$(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
 # Production settings on this machine: plain HTTP on localhost, so no HTTPS redirect or secure
-# cookies unless the environment asks for them. Behind a TLS proxy, set both to 1.
+# cookies unless the environment asks for them. Behind a TLS proxy, set both to 1. One background
+# worker runs beside gunicorn and stops with it; more run anywhere with `manage.py db_worker`.
 serve: env .secret_key
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(PY) manage.py migrate --no-input
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(PY) manage.py collectstatic --no-input --verbosity 0
-	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" \
-	DJANGO_SECURE_SSL_REDIRECT=$${DJANGO_SECURE_SSL_REDIRECT:-0} DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-0} \
+	@export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" \
+	DJANGO_SECURE_SSL_REDIRECT=$${DJANGO_SECURE_SSL_REDIRECT:-0} DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-0}; \
+	$(PY) manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(VENV)/bin/gunicorn trustcoder.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
 
 bench: dev-env

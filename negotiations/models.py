@@ -480,6 +480,7 @@ class Coding(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    CHECKING = "checking", "Being checked"
     PREVIEWED = "previewed", "Previewed"
     IMPORTED = "imported", "Imported"
     FAILED = "failed", "Failed"
@@ -494,6 +495,7 @@ class SourceImport(models.Model):
     )
     filename = models.CharField(max_length=255)
     content = models.BinaryField()
+    size = models.PositiveIntegerField(default=0, help_text="Bytes uploaded.")
     create_missing = models.BooleanField(default=False)
     status = models.CharField(
         max_length=16, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
@@ -501,6 +503,10 @@ class SourceImport(models.Model):
     n_rows = models.PositiveIntegerField(default=0)
     n_errors = models.PositiveIntegerField(default=0)
     n_imported = models.PositiveIntegerField(default=0)
+    # The dry run's findings, computed once when the file is staged: the first rows as cells,
+    # the objects --create-missing would add; the problems are SourceImportProblem rows.
+    preview = models.JSONField(default=list, blank=True)
+    created_objects = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -546,6 +552,99 @@ class QdpxImport(models.Model):
 
     def get_preview_url(self) -> str:
         return reverse("negotiations:qdpx_import_preview", args=[self.pk])
+
+
+class SourceImportProblem(models.Model):
+    """One problem the dry run of a staged import found; rows numbered as in a spreadsheet."""
+
+    source_import = models.ForeignKey(
+        SourceImport, on_delete=models.CASCADE, related_name="problems"
+    )
+    position = models.PositiveIntegerField()
+    row = models.PositiveIntegerField(null=True, blank=True)
+    column = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["source_import", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_import", "position"], name="import_problem_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}"
+
+
+class JobKind(models.TextChoices):
+    IMPORT_CHECK = "import_check", "Import check"
+    IMPORT_RUN = "import_run", "Import"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """One piece of long work done by a background worker, with its progress and outcome."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    source_import = models.ForeignKey(
+        SourceImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    # What the job ended with, for people: a summary or the error.
+    message = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="job_state_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.SUCCEEDED, JobState.FAILED)
+
+    @property
+    def duration_text(self) -> str:
+        """How long the job ran (or has been running), as 1 h 2 min / 3 min 4 s / 5.6 s."""
+        if self.started_at is None:
+            return ""
+        from django.utils import timezone
+
+        seconds = ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+        if seconds < 60:
+            return f"{seconds:.1f} s"
+        minutes, secs = divmod(round(seconds), 60)
+        if minutes < 60:
+            return f"{minutes} min {secs} s"
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes} min"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.state == JobState.SUCCEEDED else 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
 
 
 class ReportCache(models.Model):

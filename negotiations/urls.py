@@ -7,6 +7,7 @@ from negotiations.coding import urls as coding
 from negotiations.consensus import urls as consensus
 from negotiations.exports import urls as exports
 from negotiations.interchange import urls as interchange
+from negotiations.jobs import urls as jobs
 from negotiations.members import urls as members
 from negotiations.passages import urls as passages
 from negotiations.reliability import urls as reliability
@@ -28,4 +29,5 @@ urlpatterns = [
     *assessments.urlpatterns,
     *api.urlpatterns,
     *passages.urlpatterns,
+    *jobs.urlpatterns,
 ]

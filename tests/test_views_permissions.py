@@ -10,6 +10,8 @@ from negotiations.models import (
     Code,
     CodeSet,
     Invitation,
+    Job,
+    JobKind,
     Membership,
     Negotiation,
     Phase,
@@ -34,8 +36,10 @@ def objects(members):
     invitation, _ = member_services.invitation_create(
         study=members.study, role=Role.CODER, created_by=members.owner, actor_role=Role.OWNER
     )
+    job = Job.objects.create(study=members.study, kind=JobKind.IMPORT_CHECK)
     return {
         "invitation_id": invitation.pk,
+        "job_id": job.pk,
         "slug": members.study.slug,
         "negotiation_id": negotiation.pk,
         "phase_id": phase.pk,
@@ -69,6 +73,8 @@ READ_PAGES = [
     ("passage_list", ()),
     ("passage_export_csv", ()),
     ("passage_export_xlsx", ()),
+    ("job_list", ()),
+    ("job_detail", ("job_id",)),
 ]
 
 # Pages (GET) for readers, supervisors and owners (results, not coders' work in progress).

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "import_export",
+    "django_tasks_db",
     "negotiations",
 ]
 
@@ -106,6 +107,32 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
+
+# Background jobs write their progress and heartbeat through a second connection to the same
+# database, so that the figures are committed (and seen by the web) while the job's own work is
+# still inside its one transaction.
+DATABASES["jobs"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+TRUSTCODER_PROGRESS_DATABASE = "jobs"
+if DATABASES["jobs"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer: while an import holds it, a progress write gives up at once
+    # rather than slow the import down (the figures catch up when the import commits).
+    DATABASES["jobs"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "timeout": 0.05}
+
+# Django's Tasks framework defers all long work. The default backend keeps the queue in the
+# database (django-tasks-db), so the demo needs nothing installed and workers on several machines
+# share one PostgreSQL queue; `manage.py db_worker` runs a worker. See docs/decisions.md.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TRUSTCODER_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+# Uploads larger than this are checked and imported by a worker, not in the web request.
+TRUSTCODER_BACKGROUND_IMPORT_BYTES = int(
+    os.environ.get("TRUSTCODER_BACKGROUND_IMPORT_BYTES", 256 * 1024)
+)
+# A running job whose heartbeat is older than this is taken for dead (its worker was killed).
+TRUSTCODER_JOB_STALE_SECONDS = int(os.environ.get("TRUSTCODER_JOB_STALE_SECONDS", 120))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-only-key-6f1d0c9e8b7a4d3c2b1a0f9e8d7c6b5a")
 
 from trustcoder.settings import *  # noqa: F403
-from trustcoder.settings import STORAGES
+from trustcoder.settings import DATABASES, STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
@@ -19,3 +19,9 @@ CSRF_COOKIE_SECURE = False
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tests run each job inside the test's transaction, so its progress goes through that connection
+# too (the PostgreSQL worker tests start real workers with the real settings).
+DATABASES = {"default": DATABASES["default"]}
+TRUSTCODER_PROGRESS_DATABASE = "default"
+# Tasks run inside the request that enqueues them; the PostgreSQL worker tests start real workers.
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

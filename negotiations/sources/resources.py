@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any
 
@@ -47,6 +48,13 @@ LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 PARTY_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
+
+
+# Set by a background job around an import: called with (rows read, rows in the file) as the
+# import goes, so the job's progress bar moves without the import knowing about jobs.
+row_progress: ContextVar[Callable[[int, int], None] | None] = ContextVar(
+    "row_progress", default=None
+)
 
 
 def _cell(value: Any) -> Any:
@@ -118,6 +126,7 @@ class SourceResource(resources.ModelResource):
         # Set when before_import refuses the header: reading the rows would only add one
         # meaningless error per row (the lookups were never built).
         self._header_refused = False
+        self._total_rows = 0
         for name, method in (
             ("negotiation", self.resolve_negotiation),
             ("phase", self.resolve_phase),
@@ -155,6 +164,7 @@ class SourceResource(resources.ModelResource):
                 + f". Expected columns: {', '.join(IMPORT_COLUMNS)}."
             )
         dataset.headers = headers
+        self._total_rows = len(dataset)
         self._negotiations: dict[str, Negotiation] = {}
         for negotiation in Negotiation.objects.filter(study=self.study):
             self._negotiations[negotiation.name.lower()] = negotiation
@@ -346,6 +356,9 @@ class SourceResource(resources.ModelResource):
     # Row checks and saving -------------------------------------------------------------------
 
     def import_row(self, row: Any, instance_loader: Any, **kwargs: Any) -> Any:
+        report = row_progress.get()
+        if report is not None:
+            report(kwargs.get("row_number", 0), self._total_rows)
         if self._header_refused:
             row_result = self.get_row_result_class()()
             row_result.import_type = row_result.IMPORT_TYPE_SKIP

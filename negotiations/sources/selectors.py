@@ -13,6 +13,7 @@ from django.db.models.functions import Substr
 from negotiations.models import (
     Source,
     SourceImport,
+    SourceImportProblem,
     Study,
 )
 
@@ -128,3 +129,32 @@ def source_rows(*, study: Study) -> Iterator[tuple[Any, ...]]:
     )
     # Texts can be long: fetch a few hundred at a time so memory stays flat.
     yield from sources.iterator(chunk_size=200)
+
+
+class ImportProblemRows:
+    """The stored problems of a staged import as a sequence a Paginator can page.
+
+    Problems are numbered 0..n-1 (`position`), so a page is a range of positions found through
+    the index, not an OFFSET that walks every earlier row: the last of 1,000 pages costs what the
+    first does.
+    """
+
+    def __init__(self, source_import: SourceImport) -> None:
+        self.problems = SourceImportProblem.objects.filter(source_import=source_import)
+        self.count = source_import.n_errors
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: slice) -> list[SourceImportProblem]:
+        if not isinstance(index, slice):
+            raise TypeError("Problems are read a page at a time.")
+        start, stop = index.start or 0, index.stop if index.stop is not None else self.count
+        return list(
+            self.problems.filter(position__gte=start, position__lt=stop).order_by("position")
+        )
+
+
+def source_import_problems(*, source_import: SourceImport) -> ImportProblemRows:
+    """The stored problems of a staged import, in file order, for paging."""
+    return ImportProblemRows(source_import)

@@ -25,6 +25,7 @@ from negotiations.models import (
     Segment,
     Source,
     SourceImport,
+    SourceImportProblem,
     Study,
 )
 from negotiations.sources.extract import ExtractionError, decode_text
@@ -417,26 +418,97 @@ IMPORT_COLUMNS = (
 
 
 def source_import_stage(
-    *, study: Study, filename: str, content: bytes, actor: User, create_missing: bool
+    *,
+    study: Study,
+    filename: str,
+    content: bytes,
+    actor: User,
+    create_missing: bool,
+    check: bool = True,
 ) -> SourceImport:
-    """Keep an uploaded file until its preview is confirmed, with the dry run's counts."""
-    report = sources_import(
-        study=study,
-        filename=filename,
-        content=content,
-        actor=actor,
-        dry_run=True,
-        create_missing=create_missing,
-    )
-    return SourceImport.objects.create(
+    """Keep an uploaded file until its preview is confirmed.
+
+    With `check` (the default) the dry run runs now and its findings are stored; without it the
+    file waits, marked as being checked, for `source_import_check` (a background job).
+    """
+    staged = SourceImport.objects.create(
         study=study,
         uploaded_by=actor,
         filename=filename[:255],
         content=content,
+        size=len(content),
         create_missing=create_missing,
-        n_rows=report.n_rows,
-        n_errors=len(report.problems or []),
+        status=ImportStatus.PREVIEWED if check else ImportStatus.CHECKING,
     )
+    if check:
+        staged = source_import_check(source_import=staged)
+    return staged
+
+
+def source_import_check(*, source_import: SourceImport) -> SourceImport:
+    """Run the dry run of a staged file once and store what it found.
+
+    The preview page then reads the stored problems a page at a time instead of re-running the
+    dry run on every view.
+    """
+    report = sources_import(
+        study=source_import.study,
+        filename=source_import.filename,
+        content=bytes(source_import.content),
+        actor=source_import.uploaded_by,
+        dry_run=True,
+        create_missing=source_import.create_missing,
+    )
+    with transaction.atomic():
+        staged = SourceImport.objects.select_for_update().get(pk=source_import.pk)
+        _store_problems(staged, report)
+        staged.n_rows = report.n_rows
+        # Headers first, then the rows' cells: lists keep the file's column order in any database.
+        rows = report.preview or []
+        staged.preview = [list(rows[0].keys()), *[list(r.values()) for r in rows]] if rows else []
+        staged.created_objects = report.created or []
+        if staged.status == ImportStatus.CHECKING:
+            staged.status = ImportStatus.PREVIEWED
+        staged.save()
+    return staged
+
+
+def _store_problems(staged: SourceImport, report: ImportReport) -> None:
+    staged.problems.all().delete()
+    SourceImportProblem.objects.bulk_create(
+        (
+            SourceImportProblem(
+                source_import=staged,
+                position=position,
+                row=problem.row,
+                column=problem.column[:100],
+                message=problem.message,
+            )
+            for position, problem in enumerate(report.problems or [])
+        ),
+        batch_size=5000,
+    )
+    staged.n_errors = len(report.problems or [])
+
+
+@transaction.atomic
+def source_import_record_problems(*, source_import: SourceImport, report: ImportReport) -> None:
+    """Keep the problems a refused confirmation found, for its preview page."""
+    staged = SourceImport.objects.select_for_update().defer("content").get(pk=source_import.pk)
+    _store_problems(staged, report)
+    staged.save(update_fields=["n_errors"])
+
+
+@transaction.atomic
+def source_import_refuse(*, source_import: SourceImport) -> SourceImport:
+    """Mark a staged file whose check found problems as refused, without importing anything."""
+    staged = SourceImport.objects.select_for_update().defer("content").get(pk=source_import.pk)
+    if staged.status == ImportStatus.PREVIEWED:
+        staged.status = ImportStatus.FAILED
+        staged.finished_at = timezone.now()
+        staged.content = b""
+        staged.save(update_fields=["status", "finished_at", "content"])
+    return staged
 
 
 def source_import_confirm(*, source_import: SourceImport, actor: User) -> ImportReport:

@@ -18,8 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from negotiations.access import MANAGERS, study_for_member
 from negotiations.http import HtmxHttpRequest, form_errors, table_response
+from negotiations.jobs import selectors as job_selectors
+from negotiations.jobs import services as job_services
 from negotiations.models import (
     ImportStatus,
+    JobKind,
     Source,
     SourceImport,
 )
@@ -188,20 +191,32 @@ def source_delete(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpRe
     return redirect("negotiations:source_list", slug=study.slug)
 
 
+def _in_background(size: int) -> bool:
+    return size > settings.TRUSTCODER_BACKGROUND_IMPORT_BYTES
+
+
 @require_http_methods(["GET", "POST"])
 def source_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Upload a CSV or XLSX of statements; shows a dry-run preview before anything is saved."""
+    """Upload a CSV or XLSX of statements; shows a dry-run preview before anything is saved.
+
+    A large file is checked by a background worker; the preview page shows its progress.
+    """
     study, membership = study_for_member(request, slug, MANAGERS)
     form = SourceImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        content = upload.read()
+        background = _in_background(len(content))
         staged = services.source_import_stage(
             study=study,
             filename=upload.name,
-            content=upload.read(),
+            content=content,
             actor=request.user,
             create_missing=form.cleaned_data["create_missing"],
+            check=not background,
         )
+        if background:
+            job_services.import_check_start(source_import=staged, actor=request.user)
         return redirect("negotiations:source_import_preview", slug=study.slug, import_id=staged.pk)
     context = {
         "study": study,
@@ -213,31 +228,66 @@ def source_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, "negotiations/sources/source_import.html", context)
 
 
+PROBLEMS_PER_PAGE = 100
+
+
 @require_http_methods(["GET", "POST"])
 def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -> HttpResponse:
+    """The stored findings of a staged file, its problems a page at a time; POST imports it.
+
+    Nothing is re-checked here: the dry run ran once when the file was staged.
+    """
     study, membership = study_for_member(request, slug, MANAGERS)
-    staged = get_object_or_404(SourceImport, study=study, pk=import_id)
+    staged = get_object_or_404(SourceImport.objects.defer("content"), study=study, pk=import_id)
     if request.method == "POST":
         if staged.status != ImportStatus.PREVIEWED:
             messages.error(request, "This file was already imported or refused.")
             return redirect("negotiations:source_import", slug=study.slug)
-        report = services.source_import_confirm(source_import=staged, actor=request.user)
-        if report.ok:
-            messages.success(request, f"Imported {report.n_imported:,} sources.")
-            return redirect(
-                reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
-            )
-    else:
-        report = services.sources_import(
-            study=study,
-            filename=staged.filename,
-            content=bytes(staged.content),
-            actor=request.user,
-            dry_run=True,
-            create_missing=staged.create_missing,
-        )
-    context = {"study": study, "membership": membership, "staged": staged, "report": report}
-    return render(request, "negotiations/sources/source_import_preview.html", context)
+        if staged.n_errors:
+            # The stored check found problems: nothing to import, whatever the size.
+            staged = services.source_import_refuse(source_import=staged)
+        elif _in_background(staged.size):
+            try:
+                job = job_services.import_run_start(source_import=staged, actor=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect(
+                    "negotiations:source_import_preview", slug=study.slug, import_id=staged.pk
+                )
+            return redirect("negotiations:job_detail", slug=study.slug, job_id=job.pk)
+        else:
+            report = services.source_import_confirm(source_import=staged, actor=request.user)
+            if report.ok:
+                messages.success(request, f"Imported {report.n_imported:,} sources.")
+                return redirect(
+                    reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
+                )
+            services.source_import_record_problems(source_import=staged, report=report)
+            staged.refresh_from_db()
+    if staged.status == ImportStatus.CHECKING:
+        job_services.jobs_sweep(study=study)
+    problems = Paginator(selectors.source_import_problems(source_import=staged), PROBLEMS_PER_PAGE)
+    preview = staged.preview or []
+    context = {
+        "study": study,
+        "membership": membership,
+        "staged": staged,
+        "problems": problems.get_page(request.GET.get("page")),
+        "preview_headers": preview[0] if preview else [],
+        "preview_rows": preview[1:],
+        "check_job": (
+            job_selectors.job_latest_for_import(source_import=staged)
+            if staged.status == ImportStatus.CHECKING
+            else None
+        ),
+        "run_job": job_selectors.job_latest_for_import(
+            source_import=staged, kind=JobKind.IMPORT_RUN
+        ),
+    }
+    template = "negotiations/sources/source_import_preview.html"
+    if request.htmx:
+        template += "#preview"
+    return render(request, template, context)
 
 
 @require_GET

@@ -1,0 +1,276 @@
+"""Writes of background jobs: starting them, running them in a worker, recording progress.
+
+A job's own work (an import) runs in one transaction on the default connection. Its progress and
+heartbeat go through the `jobs` connection, committed at once, so the web sees a moving bar while
+nothing of the work is visible yet; a worker killed mid-way leaves its transaction rolled back and
+a job that the sweep marks failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from negotiations.models import (
+    ImportStatus,
+    Job,
+    JobKind,
+    JobState,
+    SourceImport,
+    Study,
+)
+from negotiations.sources import services as source_services
+from negotiations.sources.resources import row_progress
+
+logger = logging.getLogger(__name__)
+
+
+def _progress_db() -> str:
+    return settings.TRUSTCODER_PROGRESS_DATABASE
+
+
+# Progress is written at most this often (seconds): often enough for a bar polled every second.
+PROGRESS_INTERVAL = 1.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@transaction.atomic
+def job_enqueue(
+    *,
+    study: Study,
+    kind: str,
+    started_by: User | None,
+    source_import: SourceImport | None = None,
+    progress_total: int = 0,
+) -> Job:
+    """Record a job and queue it; a worker (or the immediate backend in tests) runs it.
+
+    With the database backend the queued task is a row written in this same transaction, so a
+    worker never sees a task whose job is not committed.
+    """
+    from negotiations.jobs.tasks import run_job
+
+    job = Job(
+        study=study,
+        kind=kind,
+        started_by=started_by,
+        source_import=source_import,
+        progress_total=progress_total,
+    )
+    job.full_clean()
+    job.save()
+    result = run_job.enqueue(job.pk)
+    Job.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    job.refresh_from_db()
+    return job
+
+
+def import_check_start(*, source_import: SourceImport, actor: User) -> Job:
+    """Check a staged file (its full dry run) in the background."""
+    return job_enqueue(
+        study=source_import.study,
+        kind=JobKind.IMPORT_CHECK,
+        started_by=actor,
+        source_import=source_import,
+    )
+
+
+@transaction.atomic
+def import_run_start(*, source_import: SourceImport, actor: User) -> Job:
+    """Queue the real import of a checked file, once.
+
+    The staged import's row is locked while we look for a job already importing it, so two
+    confirmations at the same moment queue one job; the second is refused with its number.
+    """
+    staged = SourceImport.objects.select_for_update().defer("content").get(pk=source_import.pk)
+    if staged.status != ImportStatus.PREVIEWED or staged.n_errors:
+        raise ValidationError("This file was already imported or refused.")
+    earlier = (
+        Job.objects.filter(
+            source_import=staged,
+            kind=JobKind.IMPORT_RUN,
+            state__in=(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED),
+        )
+        .order_by("pk")
+        .first()
+    )
+    if earlier is not None:
+        raise ValidationError(f"This file is already being imported (job #{earlier.pk}).")
+    return job_enqueue(
+        study=staged.study,
+        kind=JobKind.IMPORT_RUN,
+        started_by=actor,
+        source_import=staged,
+        progress_total=staged.n_rows,
+    )
+
+
+def _progress_write(job_id: int, **fields: object) -> bool:
+    """Write progress fields on the jobs connection; False if the database is busy."""
+    try:
+        Job.objects.using(_progress_db()).filter(pk=job_id).update(**fields)
+    except DatabaseError:
+        # SQLite's single writer is held by the job's own import: skip, the bar catches up.
+        return False
+    return True
+
+
+class ProgressReporter:
+    """Called with (done, total) as work goes; writes them, with a heartbeat, now and then."""
+
+    def __init__(self, job_id: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.job_id = job_id
+        self.clock = clock
+        self.last = float("-inf")
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now - self.last < PROGRESS_INTERVAL and done < total:
+            return
+        self.last = now
+        _progress_write(
+            self.job_id,
+            progress_done=done,
+            progress_total=total,
+            heartbeat_at=timezone.now(),
+        )
+
+
+def job_run(*, job_id: int) -> Job | None:
+    """Run a queued job in this process: the worker's task calls it.
+
+    A job that is no longer queued (already run by another worker, or swept) is left alone.
+    Whatever happens, the job ends succeeded or failed, with a message.
+    """
+    now = timezone.now()
+    # Claimed on the default connection, outside any transaction: it waits for a busy SQLite
+    # rather than give up, as only progress writes may.
+    claimed = Job.objects.filter(pk=job_id, state=JobState.QUEUED).update(
+        state=JobState.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker_name()[:200],
+    )
+    if not claimed:
+        return None
+    # Read on the default connection: the work's rows (a source's created_by) must come from
+    # the connection that writes them.
+    job = Job.objects.select_related("started_by").get(pk=job_id)
+    token = row_progress.set(ProgressReporter(job_id))
+    try:
+        state, message, result = _run(job)
+    except Exception as exc:
+        logger.exception("Job %s failed", job_id)
+        state, message, result = JobState.FAILED, f"The job failed: {exc}", {}
+    finally:
+        row_progress.reset(token)
+    update = {
+        "state": state,
+        "message": message,
+        "result": result,
+        "finished_at": timezone.now(),
+        "heartbeat_at": timezone.now(),
+    }
+    if state == JobState.SUCCEEDED:
+        total = result.get("n_rows") or Job.objects.get(pk=job_id).progress_total
+        update["progress_done"] = update["progress_total"] = total
+    # The work is committed (or rolled back) by now, so the default connection can write.
+    Job.objects.filter(pk=job_id).update(**update)
+    return Job.objects.get(pk=job_id)
+
+
+def _run(job: Job) -> tuple[str, str, dict]:
+    if job.kind == JobKind.IMPORT_CHECK:
+        return _run_import_check(job)
+    if job.kind == JobKind.IMPORT_RUN:
+        return _run_import(job)
+    return JobState.FAILED, f"Unknown kind of job: {job.kind}.", {}
+
+
+def _run_import_check(job: Job) -> tuple[str, str, dict]:
+    if job.source_import is None:
+        return JobState.FAILED, "The staged file is gone.", {}
+    staged = source_services.source_import_check(
+        source_import=SourceImport.objects.get(pk=job.source_import_id)
+    )
+    result = {"n_rows": staged.n_rows, "n_errors": staged.n_errors}
+    if staged.n_errors:
+        return (
+            JobState.SUCCEEDED,
+            f"Checked {staged.n_rows:,} rows: {staged.n_errors:,} problems; nothing will be "
+            "saved until a corrected file is uploaded.",
+            result,
+        )
+    return JobState.SUCCEEDED, f"Checked {staged.n_rows:,} rows: no problems.", result
+
+
+def _run_import(job: Job) -> tuple[str, str, dict]:
+    if job.source_import is None:
+        return JobState.FAILED, "The staged file is gone.", {}
+    staged = SourceImport.objects.get(pk=job.source_import_id)
+    report = source_services.source_import_confirm(source_import=staged, actor=job.started_by)
+    if report.ok:
+        return (
+            JobState.SUCCEEDED,
+            f"Imported {report.n_imported:,} sources.",
+            {"n_rows": report.n_rows, "n_imported": report.n_imported},
+        )
+    source_services.source_import_record_problems(source_import=staged, report=report)
+    problems = len(report.problems or [])
+    return (
+        JobState.FAILED,
+        f"The import found {problems:,} problems; nothing was saved.",
+        {"n_errors": problems},
+    )
+
+
+def _worker_is_gone(job: Job, stale_before: datetime) -> bool:
+    """A worker on this machine is gone when its process is; elsewhere, when it fell silent."""
+    host, _, pid = job.worker.rpartition(":")
+    if host and host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    beat = job.heartbeat_at or job.started_at
+    return beat is None or beat < stale_before
+
+
+def jobs_sweep(*, study: Study | None = None) -> int:
+    """Mark running jobs whose worker died as failed; their work was rolled back with them.
+
+    Returns how many were marked. Cheap when nothing is stale: one read, no write.
+    """
+    stale_before = timezone.now() - timedelta(seconds=settings.TRUSTCODER_JOB_STALE_SECONDS)
+    running = Job.objects.filter(state=JobState.RUNNING).only(
+        "pk", "worker", "heartbeat_at", "started_at"
+    )
+    if study is not None:
+        running = running.filter(study=study)
+    gone = [job.pk for job in running if _worker_is_gone(job, stale_before)]
+    if not gone:
+        return 0
+    return Job.objects.filter(pk__in=gone, state=JobState.RUNNING).update(
+        state=JobState.FAILED,
+        finished_at=timezone.now(),
+        message=(
+            "The worker running this job stopped before it finished. Nothing of the job was "
+            "saved; start it again."
+        ),
+    )
