@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 
 class Role(models.TextChoices):
@@ -118,6 +119,13 @@ class Party(models.Model):
         verbose_name_plural = "parties"
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="party_unique_code"),
+            # "US" and "us" would be one party in every reader's eyes and in the importer.
+            models.UniqueConstraint(
+                "study",
+                Lower("code"),
+                name="party_unique_code_ignoring_case",
+                violation_error_message="A party with this code (ignoring case) already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -467,6 +475,11 @@ class Coding(models.Model):
         ordering = ["source", "start", "end", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="coding_not_empty"),
+            # A double submit must not count one passage twice in agreement and assessments.
+            models.UniqueConstraint(
+                fields=["coder", "source", "start", "end", "code", "stance", "demonstrating_party"],
+                name="coding_unique_passage",
+            ),
         ]
         indexes = [
             models.Index(fields=["source", "coder"], name="coding_source_coder"),
@@ -686,3 +699,31 @@ class AssessmentJudgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.negotiation_id}/{self.phase_id}/{self.code_id}/{self.party_id}"
+
+
+class ChangeRecord(models.Model):
+    """A change to a study's structure that touched coded data: who, when, what it was before and
+    after, and what it affected (sources re-filed, parties removed, renamed or merged)."""
+
+    class Action(models.TextChoices):
+        SOURCE_REFILED = "source_refiled", "Coded source re-filed"
+        NEGOTIATION_PARTIES = "negotiation_parties", "Negotiation parties changed"
+        PARTY_RENAMED = "party_renamed", "Party renamed"
+        PARTY_MERGED = "party_merged", "Party merged"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="change_records")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=24, choices=Action.choices)
+    summary = models.CharField(max_length=500)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    affected = models.JSONField(default=dict)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} {self.action} at {self.at}"

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from negotiations.models import (
@@ -175,6 +175,44 @@ def _open_assignment(*, source: Source, coder: User) -> Assignment:
     return assignment
 
 
+def source_for_write(source: Source) -> Source:
+    """The source row, locked and read afresh: a span is checked against the text as it is inside
+    this transaction, and a correction of the text waits until the coding is saved (and then
+    becomes a new version, since the source is coded)."""
+    return Source.objects.select_for_update().get(pk=source.pk)
+
+
+DUPLICATE_MESSAGE = (
+    "You have already coded this passage with this code, stance and party; "
+    "change the existing coding instead."
+)
+
+
+def _check_not_duplicate(coding: Coding) -> None:
+    same = Coding.objects.filter(
+        coder=coding.coder_id,
+        source=coding.source_id,
+        start=coding.start,
+        end=coding.end,
+        code=coding.code_id,
+        stance=coding.stance,
+        demonstrating_party=coding.demonstrating_party_id,
+    ).exclude(pk=coding.pk)
+    if same.exists():
+        raise ValidationError(DUPLICATE_MESSAGE)
+
+
+def _save_coding(coding: Coding) -> None:
+    """Save; the unique constraint is the last word on duplicates. The error leaves the service's
+    transaction (which is rolled back), so no savepoint is needed."""
+    try:
+        coding.save()
+    except IntegrityError as exc:
+        if "coding_unique_passage" in str(exc) or "UNIQUE constraint" in str(exc):
+            raise ValidationError(DUPLICATE_MESSAGE) from exc
+        raise
+
+
 def check_coding_fields(
     *, source: Source, code: Code, stance: str, demonstrating_party: Party, strength: str
 ) -> dict[str, str]:
@@ -210,8 +248,10 @@ def coding_create(
 
     The quote sent by the page must equal `text[start:end]`: a page showing stale text or a
     browser that counted offsets differently gets a clear error rather than a wrong span. Only the
-    coder's own, unsubmitted assignment can take codings.
+    coder's own, unsubmitted assignment can take codings. The source row is locked first, so the
+    quote is checked against the text as it stands when the coding is saved.
     """
+    source = source_for_write(source)
     assignment = _open_assignment(source=source, coder=coder)
     errors = check_coding_fields(
         source=source,
@@ -251,7 +291,8 @@ def coding_create(
         validate_unique=False,
         validate_constraints=False,
     )
-    coding.save()
+    _check_not_duplicate(coding)
+    _save_coding(coding)
     if assignment.status == AssignmentStatus.ASSIGNED:
         assignment.status = AssignmentStatus.IN_PROGRESS
         assignment.save(update_fields=["status"])
@@ -272,9 +313,10 @@ def coding_update(
     """Change a coding's code, stance, party, strength or memo; its span stays."""
     if coding.coder_id != coder.pk:
         raise PermissionDenied("You can only change your own codings.")
-    _open_assignment(source=coding.source, coder=coder)
+    source = source_for_write(coding.source)
+    _open_assignment(source=source, coder=coder)
     errors = check_coding_fields(
-        source=coding.source,
+        source=source,
         code=code,
         stance=stance,
         demonstrating_party=demonstrating_party,
@@ -294,7 +336,8 @@ def coding_update(
         validate_unique=False,
         validate_constraints=False,
     )
-    coding.save()
+    _check_not_duplicate(coding)
+    _save_coding(coding)
     return coding
 
 
@@ -329,7 +372,11 @@ def codings_create_for_segments(
     strength: str = "",
     memo: str = "",
 ) -> list[Coding]:
-    """Code whole sentences (the page without JavaScript): one coding per run of adjacent ones."""
+    """Code whole sentences (the page without JavaScript): one coding per run of adjacent ones.
+
+    The source is locked before its segments are read, so the quotes come from the current text.
+    """
+    source = source_for_write(source)
     wanted = sorted(set(segment_indexes))
     segments = {s.index: s for s in Segment.objects.filter(source=source, index__in=wanted)}
     if not wanted or len(segments) != len(wanted):
