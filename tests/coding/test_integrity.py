@@ -115,17 +115,15 @@ def test_sentence_coding_refuses_a_stale_source(setup, members):
     source_services.source_replace_text(
         source=setup["source"], text="XYZQW " + TEXT, actor=members.supervisor
     )
-    try:
-        coding_services.codings_create_for_segments(
-            source=stale,
-            coder=members.coder,
-            segment_indexes=[0],
-            code=setup["zopa"],
-            stance="for",
-            demonstrating_party=setup["us"],
-        )
-    except ValidationError:
-        pass
+    (coding,) = coding_services.codings_create_for_segments(
+        source=stale,
+        coder=members.coder,
+        segment_indexes=[0],
+        code=setup["zopa"],
+        stance="for",
+        demonstrating_party=setup["us"],
+    )
+    assert coding.quote == "XYZQW Alpha talks resumed."
     assert_every_quote_matches()
 
 
