@@ -250,6 +250,22 @@ class CodeSet(models.Model):
         return self.name
 
 
+# One rule for every way a source arrives (form, import): a BCP 47-like tag such as en, ko, zh-Hant.
+language_tag = RegexValidator(
+    r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z", "Use a language tag such as en, ko or zh-Hant."
+)
+
+
+def validate_language_tag(value: str) -> None:
+    """The language rule with the value in the message, as the importer reports it."""
+    try:
+        language_tag(value)
+    except ValidationError:
+        raise ValidationError(
+            f"{value!r} is not a language tag such as en or ko.", code="invalid"
+        ) from None
+
+
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #a6cee3.")
 
 
@@ -344,7 +360,12 @@ class Source(models.Model):
     )
     citation = models.TextField(blank=True)
     url = models.URLField(max_length=1000, blank=True)
-    language = models.CharField(max_length=16, default="en", help_text="BCP 47 tag, e.g. en, ko.")
+    language = models.CharField(
+        max_length=16,
+        default="en",
+        validators=[validate_language_tag],
+        help_text="BCP 47 tag, e.g. en, ko.",
+    )
     text = models.TextField()
     text_sha256 = models.CharField(max_length=64, db_index=True, editable=False)
     original_filename = models.CharField(max_length=255, blank=True)
@@ -382,6 +403,17 @@ class Source(models.Model):
             errors["negotiation"] = "This negotiation belongs to another study."
         if self.speaker_party_id and self.speaker_party.study_id != self.study_id:
             errors["speaker_party"] = "This party belongs to another study."
+        elif (
+            self.speaker_party_id
+            and self.negotiation_id
+            and not NegotiationParty.objects.filter(
+                negotiation_id=self.negotiation_id, party_id=self.speaker_party_id
+            ).exists()
+        ):
+            errors["speaker_party"] = (
+                f"{self.speaker_party.code} is not a party of {self.negotiation.name}; "
+                "add it to the negotiation first."
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -22,6 +22,7 @@ from negotiations.models import (
     Code,
     Coding,
     Membership,
+    NegotiationParty,
     Party,
     Role,
     Segment,
@@ -223,6 +224,13 @@ def check_coding_fields(
         errors["code"] = "This code is not in use."
     if demonstrating_party.study_id != source.study_id:
         errors["demonstrating_party"] = "This party belongs to another study."
+    elif not NegotiationParty.objects.filter(
+        negotiation_id=source.negotiation_id, party=demonstrating_party
+    ).exists():
+        errors["demonstrating_party"] = (
+            f"{demonstrating_party.code} is not a party of {source.negotiation.name}; "
+            "a supervisor can add it to the negotiation."
+        )
     if stance not in Stance.values:
         errors["stance"] = f"Stance must be one of {', '.join(Stance.values)}."
     if strength and strength not in Strength.values:

@@ -5,6 +5,8 @@ import django.db.models.functions.text
 from django.conf import settings
 from django.db import migrations, models
 
+import negotiations.models
+
 
 def merge_duplicate_codings(apps, schema_editor):
     """Keep the first of identical codings; memos of the others are kept on it."""
@@ -131,6 +133,16 @@ class Migration(migrations.Migration):
                 django.db.models.functions.text.Lower("code"),
                 name="party_unique_code_ignoring_case",
                 violation_error_message="A party with this code (ignoring case) already exists.",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="source",
+            name="language",
+            field=models.CharField(
+                default="en",
+                help_text="BCP 47 tag, e.g. en, ko.",
+                max_length=16,
+                validators=[negotiations.models.validate_language_tag],
             ),
         ),
     ]

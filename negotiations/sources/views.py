@@ -28,6 +28,7 @@ from negotiations.sources import selectors, services
 from negotiations.sources.extract import ExtractionError, extract_text
 from negotiations.sources.forms import (
     SourceCreateForm,
+    SourceEditForm,
     SourceFilterForm,
     SourceImportForm,
     SourceMetadataForm,
@@ -125,7 +126,7 @@ def source_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def source_edit(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
     study, membership = study_for_member(request, slug, MANAGERS)
     source = get_object_or_404(Source, study=study, pk=source_id)
-    form = SourceMetadataForm(request.POST or None, instance=source, study=study)
+    form = SourceEditForm(request.POST or None, instance=source, study=study)
     text_form = SourceTextForm(initial={"text": source.text})
     if request.method == "POST" and form.is_valid():
         try:
@@ -134,7 +135,12 @@ def source_edit(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResp
                 metadata=services.SourceMetadata(
                     **{k: form.cleaned_data[k] for k in SourceMetadataForm.Meta.fields}
                 ),
+                actor=request.user,
+                confirmed=bool(form.cleaned_data.get("confirm_refile")),
             )
+        except services.ConfirmationRequired as exc:
+            form.ask_confirmation()
+            form_errors(form, exc)
         except ValidationError as exc:
             form_errors(form, exc)
         else:

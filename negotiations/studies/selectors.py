@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, QuerySet
 
 from negotiations.models import (
+    ChangeRecord,
     Membership,
     Negotiation,
     NegotiationParty,
@@ -38,6 +39,11 @@ def membership_list(*, study: Study) -> QuerySet[Membership]:
 
 def party_list(*, study: Study) -> QuerySet[Party]:
     return Party.objects.filter(study=study).order_by("code")
+
+
+def change_record_list(*, study: Study, limit: int = 50) -> QuerySet[ChangeRecord]:
+    """The latest changes that touched coded data, newest first."""
+    return ChangeRecord.objects.filter(study=study).select_related("actor")[:limit]
 
 
 def negotiation_list(*, study: Study) -> QuerySet[Negotiation]:

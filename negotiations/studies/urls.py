@@ -15,6 +15,8 @@ urlpatterns = [
     path(study + "members/<int:member_id>/role/", views.member_update, name="member_update"),
     path(study + "members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
     path(study + "parties/", views.party_list, name="party_list"),
+    path(study + "parties/<int:party_id>/", views.party_edit, name="party_edit"),
+    path(study + "parties/<int:party_id>/merge/", views.party_merge, name="party_merge"),
     path(study + "negotiations/", views.negotiation_list, name="negotiation_list"),
     path(study + "negotiations/new/", views.negotiation_create, name="negotiation_create"),
     path(

@@ -35,6 +35,7 @@ def setup(members):
     us = PartyFactory(study=study, code="US")
     dprk = PartyFactory(study=study, code="DPRK")
     negotiation = NegotiationFactory(study=study)
+    negotiation.parties.add(us, dprk)
     source = source_services.source_create(
         study=study,
         metadata=source_services.SourceMetadata(

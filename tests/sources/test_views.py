@@ -200,3 +200,21 @@ def test_coded_source_cannot_be_deleted(clients, members):
         reverse("negotiations:source_delete", args=[members.study.slug, uncoded.pk])
     )
     assert not Source.objects.filter(pk=uncoded.pk).exists()
+
+
+@pytest.mark.parametrize("language", ["<script>", "english language", "e", "en-"])
+def test_source_form_refuses_what_the_importer_refuses_as_a_language(clients, members, language):
+    negotiation = NegotiationFactory(study=members.study)
+    response = clients["supervisor"].post(
+        reverse("negotiations:source_create", args=[members.study.slug]),
+        {
+            "negotiation": negotiation.pk,
+            "title": "Pasted",
+            "source_type": "press_briefing",
+            "language": language,
+            "text": "Talks began.",
+        },
+    )
+    assert response.status_code == 200
+    assert "is not a language tag such as en or ko." in response.content.decode()
+    assert not Source.objects.filter(title="Pasted").exists()
