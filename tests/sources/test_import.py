@@ -704,7 +704,10 @@ def test_import_cost_does_not_grow_per_row(
     case, tmp_path, django_assert_max_num_queries, create_missing
 ):
     if not create_missing:
-        PartyFactory(study=case.study, code="CHN")
+        NegotiationParty.objects.create(
+            negotiation=Negotiation.objects.get(study=case.study, name="Agreed Framework"),
+            party=PartyFactory(study=case.study, code="CHN"),
+        )
     small, large = _file_of(tmp_path, 200, "small"), _file_of(tmp_path, 2000, "large")
 
     with CaptureQueriesContext(connection) as small_queries:
