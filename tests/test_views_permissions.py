@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from negotiations.models import Code, CodeSet, Membership, Negotiation, Phase, Source
-from tests.factories import NegotiationFactory, PhaseFactory, SourceFactory
+from negotiations.models import Code, CodeSet, Membership, Negotiation, Party, Phase, Source
+from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,13 @@ def objects(members):
     code = Code.objects.filter(study=members.study).first()
     code_set = CodeSet.objects.filter(study=members.study).first()
     member = Membership.objects.get(study=members.study, user=members.coder2)
+    party, other_party = (
+        PartyFactory(study=members.study, code="KEDO"),
+        PartyFactory(study=members.study, code="EU2"),
+    )
     return {
+        "party_id": party.pk,
+        "other_party_id": other_party.pk,
         "slug": members.study.slug,
         "negotiation_id": negotiation.pk,
         "phase_id": phase.pk,
@@ -63,6 +69,7 @@ MANAGE_PAGES = [
     ("source_create", ()),
     ("source_edit", ("source_id",)),
     ("source_import", ()),
+    ("party_edit", ("party_id",)),
     ("assignments", ()),
     ("review_queue", ()),
     ("review_history", ()),
@@ -75,6 +82,8 @@ MANAGE_POSTS = [
     ("member_update", ("member_id",), {"role": "reader"}),
     ("member_remove", ("member_id",), {}),
     ("party_list", (), {"code": "EU", "name": "European Union"}),
+    ("party_edit", ("party_id",), {"code": "KEDO2", "name": "KEDO"}),
+    ("party_merge", ("party_id",), {"into": "other_party_id"}),
     ("negotiation_create", (), {"name": "New talks"}),
     ("negotiation_edit", ("negotiation_id",), {"name": "Renamed talks"}),
     ("phase_create", ("negotiation_id",), {"name": "Talks", "kind": "negotiation"}),
@@ -91,6 +100,11 @@ MANAGE_POSTS = [
     ("source_import", (), {}),
     ("assignments", (), {"mode": "all", "share": 20, "seed": 1}),
 ]
+
+
+def resolve(data: dict, objects: dict) -> dict:
+    """Post data naming a fixture object (e.g. "other_party_id") gets that object's id."""
+    return {k: objects.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
 
 
 def expected_read(role: str) -> int:
@@ -135,9 +149,10 @@ def test_manage_posts_refused_and_nothing_changes(
         Membership.objects.count(),
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
+        sorted(Party.objects.values_list("code", flat=True)),
     )
     study_name = members.study.name
-    response = clients[role].post(url(name, objects, *keys), data)
+    response = clients[role].post(url(name, objects, *keys), resolve(data, objects))
     assert response.status_code in expected_manage(role)
     after = (
         Source.objects.count(),
@@ -146,6 +161,7 @@ def test_manage_posts_refused_and_nothing_changes(
         Membership.objects.count(),
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
+        sorted(Party.objects.values_list("code", flat=True)),
     )
     assert after == before
     members.study.refresh_from_db()
@@ -154,7 +170,7 @@ def test_manage_posts_refused_and_nothing_changes(
 
 @pytest.mark.parametrize(("name", "keys", "data"), MANAGE_POSTS)
 def test_manage_posts_allowed_for_supervisor(clients, objects, name, keys, data):
-    response = clients["supervisor"].post(url(name, objects, *keys), data)
+    response = clients["supervisor"].post(url(name, objects, *keys), resolve(data, objects))
     assert response.status_code in {200, 302, 422}
 
 

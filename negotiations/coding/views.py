@@ -27,7 +27,13 @@ from negotiations.coding.forms import (
 )
 from negotiations.coding.highlight import ListedCoding, Span, render_coding_items, render_text_html
 from negotiations.exports.tabular import csv_lines
-from negotiations.http import HtmxHttpRequest, csv_response, error_text, form_errors
+from negotiations.http import (
+    HtmxHttpRequest,
+    csv_response,
+    error_text,
+    form_errors,
+    url_template,
+)
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -59,12 +65,8 @@ def _listed(coding: Coding, *, editable: bool) -> ListedCoding:
 
 def _list_urls(study) -> dict[str, str]:
     return {
-        "edit_url": reverse("negotiations:coding_update", args=[study.slug, 0]).replace(
-            "/0/", "/{id}/"
-        ),
-        "delete_url": reverse("negotiations:coding_delete", args=[study.slug, 0]).replace(
-            "/0/", "/{id}/"
-        ),
+        "edit_url": url_template("negotiations:coding_update", study.slug),
+        "delete_url": url_template("negotiations:coding_delete", study.slug),
     }
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from negotiations.access import MANAGERS, study_for_member
+from negotiations.coding import selectors as coding_selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.http import HtmxHttpRequest, csv_response, form_errors
 from negotiations.models import (
@@ -73,6 +74,12 @@ def source_detail(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpRe
         "source": source,
         "segments": segments,
         "newer": selectors.source_newer_version(source=source),
+        # Blind coding applies to counts too: a coder counts only the codings they may see.
+        "n_codings": coding_selectors.coding_list_visible_to(
+            study=study, user=request.user, role=membership.role
+        )
+        .filter(source=source)
+        .count(),
     }
     return render(request, "negotiations/sources/source_detail.html", context)
 

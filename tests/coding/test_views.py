@@ -504,3 +504,21 @@ def test_coding_page_queries_do_not_grow_with_codings(clients, members):
         counts.append(len(ctx))
     assert counts[0] == counts[1]
     assert response.content.decode().count('class="coding-item') == 2000
+
+
+def test_a_study_with_slug_zero_gets_working_edit_and_delete_links(clients, setup, members):
+    study = setup["study"]
+    study.slug = "0"
+    study.save()
+    data = coding_data(setup, "warmly")
+    clients["coder"].post(
+        reverse("negotiations:coding_create", args=["0", setup["source"].pk]), data
+    )
+    coding = Coding.objects.get()
+    html = (
+        clients["coder"]
+        .get(reverse("negotiations:coding_page", args=["0", setup["source"].pk]))
+        .content.decode()
+    )
+    assert reverse("negotiations:coding_update", args=["0", coding.pk]) in html
+    assert reverse("negotiations:coding_delete", args=["0", coding.pk]) in html
