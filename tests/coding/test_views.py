@@ -443,8 +443,8 @@ def test_plan_assignments_is_balanced_for_any_share():
 
 def test_save_query_count_is_small_and_fixed(clients, setup, django_assert_max_num_queries):
     # Session, user, membership, source, code, party, savepoint, source lock, assignment lock,
-    # duplicate check, insert, status update, release.
-    with django_assert_max_num_queries(13):
+    # party of the negotiation, duplicate check, insert, status update, release.
+    with django_assert_max_num_queries(14):
         response = clients["coder"].post(create_url(setup), coding_data(setup, "warmly"))
     assert response.status_code == 302
     with CaptureQueriesContext(connection) as first:
