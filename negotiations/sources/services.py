@@ -169,7 +169,9 @@ def source_update_metadata(
     lists what would move), and is recorded with who, when, before and after.
     """
     current = (
-        Source.objects.select_for_update().select_related("negotiation", "phase").get(pk=source.pk)
+        Source.objects.select_for_update(of=("self",))
+        .select_related("negotiation", "phase")
+        .get(pk=source.pk)
     )
     new_phase_id = metadata.phase.pk if metadata.phase else None
     moves = current.negotiation_id != metadata.negotiation.pk or current.phase_id != new_phase_id
