@@ -11,6 +11,7 @@ from django.http import (
     HttpResponse,
     StreamingHttpResponse,
 )
+from django.urls import reverse
 from django_htmx.middleware import HtmxDetails
 
 from negotiations.exports.tabular import csv_lines, xlsx_bytes
@@ -51,3 +52,14 @@ def table_response(
 
 def error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
+
+
+def url_template(name: str, *args: object, placeholder: str = "{id}") -> str:
+    """The URL of `name` with `placeholder` where its last (integer) argument goes.
+
+    Both versions come from `reverse` (with ids 0 and 1), and the placeholder is put where they
+    differ, so a slug that happens to read "0" is never mistaken for the id."""
+    zero, one = reverse(name, args=[*args, 0]), reverse(name, args=[*args, 1])
+    # The two differ in exactly one character: the id.
+    at = next(i for i, (a, b) in enumerate(zip(zero, one, strict=True)) if a != b)
+    return zero[:at] + placeholder + zero[at + 1 :]

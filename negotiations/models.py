@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -120,6 +121,13 @@ class Party(models.Model):
         verbose_name_plural = "parties"
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="party_unique_code"),
+            # "US" and "us" would be one party in every reader's eyes and in the importer.
+            models.UniqueConstraint(
+                "study",
+                Lower("code"),
+                name="party_unique_code_ignoring_case",
+                violation_error_message="A party with this code (ignoring case) already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -244,6 +252,22 @@ class CodeSet(models.Model):
         return self.name
 
 
+# One rule for every way a source arrives (form, import): a BCP 47-like tag such as en, ko, zh-Hant.
+language_tag = RegexValidator(
+    r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z", "Use a language tag such as en, ko or zh-Hant."
+)
+
+
+def validate_language_tag(value: str) -> None:
+    """The language rule with the value in the message, as the importer reports it."""
+    try:
+        language_tag(value)
+    except ValidationError:
+        raise ValidationError(
+            f"{value!r} is not a language tag such as en or ko.", code="invalid"
+        ) from None
+
+
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #a6cee3.")
 
 
@@ -338,7 +362,12 @@ class Source(models.Model):
     )
     citation = models.TextField(blank=True)
     url = models.URLField(max_length=1000, blank=True)
-    language = models.CharField(max_length=16, default="en", help_text="BCP 47 tag, e.g. en, ko.")
+    language = models.CharField(
+        max_length=16,
+        default="en",
+        validators=[validate_language_tag],
+        help_text="BCP 47 tag, e.g. en, ko.",
+    )
     text = models.TextField()
     text_sha256 = models.CharField(max_length=64, db_index=True, editable=False)
     original_filename = models.CharField(max_length=255, blank=True)
@@ -376,6 +405,17 @@ class Source(models.Model):
             errors["negotiation"] = "This negotiation belongs to another study."
         if self.speaker_party_id and self.speaker_party.study_id != self.study_id:
             errors["speaker_party"] = "This party belongs to another study."
+        elif (
+            self.speaker_party_id
+            and self.negotiation_id
+            and not NegotiationParty.objects.filter(
+                negotiation_id=self.negotiation_id, party_id=self.speaker_party_id
+            ).exists()
+        ):
+            errors["speaker_party"] = (
+                f"{self.speaker_party.code} is not a party of {self.negotiation.name}; "
+                "add it to the negotiation first."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -469,6 +509,11 @@ class Coding(models.Model):
         ordering = ["source", "start", "end", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="coding_not_empty"),
+            # A double submit must not count one passage twice in agreement and assessments.
+            models.UniqueConstraint(
+                fields=["coder", "source", "start", "end", "code", "stance", "demonstrating_party"],
+                name="coding_unique_passage",
+            ),
         ]
         indexes = [
             models.Index(fields=["source", "coder"], name="coding_source_coder"),
@@ -890,3 +935,31 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "open"
+
+
+class ChangeRecord(models.Model):
+    """A change to a study's structure that touched coded data: who, when, what it was before and
+    after, and what it affected (sources re-filed, parties removed, renamed or merged)."""
+
+    class Action(models.TextChoices):
+        SOURCE_REFILED = "source_refiled", "Coded source re-filed"
+        NEGOTIATION_PARTIES = "negotiation_parties", "Negotiation parties changed"
+        PARTY_RENAMED = "party_renamed", "Party renamed"
+        PARTY_MERGED = "party_merged", "Party merged"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="change_records")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=24, choices=Action.choices)
+    summary = models.CharField(max_length=500)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    affected = models.JSONField(default=dict)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} {self.action} at {self.at}"

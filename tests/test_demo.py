@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from negotiations.models import (
     Assignment,
@@ -34,7 +35,8 @@ def test_load_demo_prints_logins_that_work(demo):
     assert "Loaded the demo study 'demo'" in demo
     for username in ("supervisor", "coder1", "coder2", "coder3", "reader", "owner"):
         assert f"{username}-demo" in demo
-        assert authenticate(username=username, password=f"{username}-demo") is not None
+        request = RequestFactory().post("/accounts/login/")
+        assert authenticate(request, username=username, password=f"{username}-demo") is not None
 
 
 def test_load_demo_twice_changes_nothing(demo):

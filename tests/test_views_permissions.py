@@ -14,11 +14,12 @@ from negotiations.models import (
     JobKind,
     Membership,
     Negotiation,
+    Party,
     Phase,
     Role,
     Source,
 )
-from tests.factories import NegotiationFactory, PhaseFactory, SourceFactory
+from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +38,15 @@ def objects(members):
         study=members.study, role=Role.CODER, created_by=members.owner, actor_role=Role.OWNER
     )
     job = Job.objects.create(study=members.study, kind=JobKind.IMPORT_CHECK)
+    party, other_party = (
+        PartyFactory(study=members.study, code="KEDO"),
+        PartyFactory(study=members.study, code="EU2"),
+    )
     return {
         "invitation_id": invitation.pk,
         "job_id": job.pk,
+        "party_id": party.pk,
+        "other_party_id": other_party.pk,
         "slug": members.study.slug,
         "negotiation_id": negotiation.pk,
         "phase_id": phase.pk,
@@ -96,6 +103,7 @@ MANAGE_PAGES = [
     ("interchange", ()),
     ("export_qdpx", ()),
     ("export_qdc", ()),
+    ("party_edit", ("party_id",)),
     ("assignments", ()),
     ("review_queue", ()),
     ("review_history", ()),
@@ -108,6 +116,8 @@ MANAGE_POSTS = [
     ("member_update", ("member_id",), {"role": "reader"}),
     ("member_remove", ("member_id",), {}),
     ("party_list", (), {"code": "EU", "name": "European Union"}),
+    ("party_edit", ("party_id",), {"code": "KEDO2", "name": "KEDO"}),
+    ("party_merge", ("party_id",), {"into": "other_party_id"}),
     ("negotiation_create", (), {"name": "New talks"}),
     ("negotiation_edit", ("negotiation_id",), {"name": "Renamed talks"}),
     ("phase_create", ("negotiation_id",), {"name": "Talks", "kind": "negotiation"}),
@@ -127,6 +137,11 @@ MANAGE_POSTS = [
     ("invitation_create", (), {"role": "coder", "email": "", "days": "7"}),
     ("invitation_revoke", ("invitation_id",), {}),
 ]
+
+
+def resolve(data: dict, objects: dict) -> dict:
+    """Post data naming a fixture object (e.g. "other_party_id") gets that object's id."""
+    return {k: objects.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
 
 
 def expected_read(role: str) -> int:
@@ -185,9 +200,10 @@ def test_manage_posts_refused_and_nothing_changes(
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
         Invitation.objects.filter(revoked_at=None).count(),
+        sorted(Party.objects.values_list("code", flat=True)),
     )
     study_name = members.study.name
-    response = clients[role].post(url(name, objects, *keys), data)
+    response = clients[role].post(url(name, objects, *keys), resolve(data, objects))
     assert response.status_code in expected_manage(role)
     after = (
         Source.objects.count(),
@@ -197,6 +213,7 @@ def test_manage_posts_refused_and_nothing_changes(
         Code.objects.filter(archived=False).count(),
         CodeSet.objects.filter(enabled=True).count(),
         Invitation.objects.filter(revoked_at=None).count(),
+        sorted(Party.objects.values_list("code", flat=True)),
     )
     assert after == before
     members.study.refresh_from_db()
@@ -205,7 +222,7 @@ def test_manage_posts_refused_and_nothing_changes(
 
 @pytest.mark.parametrize(("name", "keys", "data"), MANAGE_POSTS)
 def test_manage_posts_allowed_for_supervisor(clients, objects, name, keys, data):
-    response = clients["supervisor"].post(url(name, objects, *keys), data)
+    response = clients["supervisor"].post(url(name, objects, *keys), resolve(data, objects))
     assert response.status_code in {200, 302, 422}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from negotiations.models import (
@@ -22,6 +22,7 @@ from negotiations.models import (
     Code,
     Coding,
     Membership,
+    NegotiationParty,
     Party,
     Role,
     Segment,
@@ -175,6 +176,44 @@ def _open_assignment(*, source: Source, coder: User) -> Assignment:
     return assignment
 
 
+def source_for_write(source: Source) -> Source:
+    """The source row, locked and read afresh: a span is checked against the text as it is inside
+    this transaction, and a correction of the text waits until the coding is saved (and then
+    becomes a new version, since the source is coded)."""
+    return Source.objects.select_for_update().get(pk=source.pk)
+
+
+DUPLICATE_MESSAGE = (
+    "You have already coded this passage with this code, stance and party; "
+    "change the existing coding instead."
+)
+
+
+def _check_not_duplicate(coding: Coding) -> None:
+    same = Coding.objects.filter(
+        coder=coding.coder_id,
+        source=coding.source_id,
+        start=coding.start,
+        end=coding.end,
+        code=coding.code_id,
+        stance=coding.stance,
+        demonstrating_party=coding.demonstrating_party_id,
+    ).exclude(pk=coding.pk)
+    if same.exists():
+        raise ValidationError(DUPLICATE_MESSAGE)
+
+
+def _save_coding(coding: Coding) -> None:
+    """Save; the unique constraint is the last word on duplicates. The error leaves the service's
+    transaction (which is rolled back), so no savepoint is needed."""
+    try:
+        coding.save()
+    except IntegrityError as exc:
+        if "coding_unique_passage" in str(exc) or "UNIQUE constraint" in str(exc):
+            raise ValidationError(DUPLICATE_MESSAGE) from exc
+        raise
+
+
 def check_coding_fields(
     *, source: Source, code: Code, stance: str, demonstrating_party: Party, strength: str
 ) -> dict[str, str]:
@@ -185,6 +224,13 @@ def check_coding_fields(
         errors["code"] = "This code is not in use."
     if demonstrating_party.study_id != source.study_id:
         errors["demonstrating_party"] = "This party belongs to another study."
+    elif not NegotiationParty.objects.filter(
+        negotiation_id=source.negotiation_id, party=demonstrating_party
+    ).exists():
+        errors["demonstrating_party"] = (
+            f"{demonstrating_party.code} is not a party of {source.negotiation.name}; "
+            "a supervisor can add it to the negotiation."
+        )
     if stance not in Stance.values:
         errors["stance"] = f"Stance must be one of {', '.join(Stance.values)}."
     if strength and strength not in Strength.values:
@@ -265,8 +311,12 @@ def coding_create(
 
     The quote sent by the page must equal `text[start:end]`: a page showing stale text or a
     browser that counted offsets differently gets a clear error rather than a wrong span. Only the
-    coder's own, unsubmitted assignment can take codings.
+    coder's own, unsubmitted assignment can take codings. The source row is locked first, so the
+    quote is checked against the text as it stands when the coding is saved; the same coder,
+    span, code, stance and party is one coding (a second is refused, the database has the last
+    word).
     """
+    source = source_for_write(source)
     assignment = _open_assignment(source=source, coder=coder)
     coding = _checked_coding(
         source=source,
@@ -280,7 +330,8 @@ def coding_create(
         strength=strength,
         memo=memo,
     )
-    coding.save()
+    _check_not_duplicate(coding)
+    _save_coding(coding)
     if assignment.status == AssignmentStatus.ASSIGNED:
         assignment.status = AssignmentStatus.IN_PROGRESS
         assignment.save(update_fields=["status"])
@@ -308,8 +359,12 @@ def codings_bulk_create(
     """Save many passages of one coder on one source, each checked as `coding_create` checks it
     (span, quote equal to `text[start:end]`, code, party, stance, strength); all or none.
 
-    For imports: one assignment check and one insert per batch instead of per coding.
+    For imports: one assignment check and one insert per batch instead of per coding. The source
+    row is locked as in `coding_create`. Identical passages in the batch (same span, code, stance
+    and party) become one coding whose memo joins theirs; one identical to a saved coding is
+    refused.
     """
+    source = source_for_write(source)
     assignment = _open_assignment(source=source, coder=coder)
     checked = []
     for number, item in enumerate(codings, start=1):
@@ -333,7 +388,31 @@ def codings_bulk_create(
                 f"Passage {number} ({item.start}-{item.end}) of {coder.username} on "
                 f"'{source.title}': {' '.join(err.messages)}"
             ) from err
-    created = Coding.objects.bulk_create(checked, batch_size=1000)
+    by_key: dict[tuple, Coding] = {}
+    for coding in checked:
+        key = (
+            coding.start,
+            coding.end,
+            coding.code_id,
+            coding.stance,
+            coding.demonstrating_party_id,
+        )
+        first = by_key.get(key)
+        if first is None:
+            by_key[key] = coding
+        elif coding.memo and coding.memo not in first.memo:
+            first.memo = f"{first.memo}\n\n{coding.memo}" if first.memo else coding.memo
+    saved = set(
+        Coding.objects.filter(source=source, coder=coder).values_list(
+            "start", "end", "code_id", "stance", "demonstrating_party_id"
+        )
+    )
+    if clash := next((key for key in by_key if key in saved), None):
+        raise ValidationError(
+            f"Passage {clash[0]}-{clash[1]} of {coder.username} on '{source.title}': "
+            f"{DUPLICATE_MESSAGE}"
+        )
+    created = Coding.objects.bulk_create(list(by_key.values()), batch_size=1000)
     if created and assignment.status == AssignmentStatus.ASSIGNED:
         assignment.status = AssignmentStatus.IN_PROGRESS
         assignment.save(update_fields=["status"])
@@ -354,9 +433,10 @@ def coding_update(
     """Change a coding's code, stance, party, strength or memo; its span stays."""
     if coding.coder_id != coder.pk:
         raise PermissionDenied("You can only change your own codings.")
-    _open_assignment(source=coding.source, coder=coder)
+    source = source_for_write(coding.source)
+    _open_assignment(source=source, coder=coder)
     errors = check_coding_fields(
-        source=coding.source,
+        source=source,
         code=code,
         stance=stance,
         demonstrating_party=demonstrating_party,
@@ -376,7 +456,8 @@ def coding_update(
         validate_unique=False,
         validate_constraints=False,
     )
-    coding.save()
+    _check_not_duplicate(coding)
+    _save_coding(coding)
     return coding
 
 
@@ -411,7 +492,11 @@ def codings_create_for_segments(
     strength: str = "",
     memo: str = "",
 ) -> list[Coding]:
-    """Code whole sentences (the page without JavaScript): one coding per run of adjacent ones."""
+    """Code whole sentences (the page without JavaScript): one coding per run of adjacent ones.
+
+    The source is locked before its segments are read, so the quotes come from the current text.
+    """
+    source = source_for_write(source)
     wanted = sorted(set(segment_indexes))
     segments = {s.index: s for s in Segment.objects.filter(source=source, index__in=wanted)}
     if not wanted or len(segments) != len(wanted):

@@ -32,7 +32,14 @@ from negotiations.coding.forms import (
     CodingSentencesForm,
 )
 from negotiations.coding.highlight import ListedCoding, codings_payload, render_coding_items
-from negotiations.http import HtmxHttpRequest, csv_response, error_text, form_errors, table_response
+from negotiations.http import (
+    HtmxHttpRequest,
+    csv_response,
+    error_text,
+    form_errors,
+    table_response,
+    url_template,
+)
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -65,12 +72,8 @@ def _listed(row: tuple, text: str, *, editable: bool) -> ListedCoding:
 
 def _list_urls(study) -> dict[str, str]:
     return {
-        "edit_url": reverse("negotiations:coding_update", args=[study.slug, 0]).replace(
-            "/0/", "/{id}/"
-        ),
-        "delete_url": reverse("negotiations:coding_delete", args=[study.slug, 0]).replace(
-            "/0/", "/{id}/"
-        ),
+        "edit_url": url_template("negotiations:coding_update", study.slug),
+        "delete_url": url_template("negotiations:coding_delete", study.slug),
     }
 
 

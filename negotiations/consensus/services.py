@@ -305,7 +305,8 @@ def consensus_decide(
     unit = _lock_unit(unit_id, seen_version)
     before = _unit_state(unit)
     segment = unit.segment
-    source = unit.source
+    # A written consensus coding is checked against the text as it stands under the lock.
+    source = coding_services.source_for_write(unit.source)
     rationale = rationale.strip()
     new_codings: list[ConsensusCoding] = []
     chosen = None

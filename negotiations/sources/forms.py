@@ -43,6 +43,26 @@ class SourceMetadataForm(StudyObjectsMixin, forms.ModelForm):
         return data
 
 
+def refile_confirmation_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        required=False,
+        label="Yes, re-file this coded source and its codings as listed above",
+    )
+
+
+class SourceEditForm(SourceMetadataForm):
+    """The details of an existing source; the confirmation box appears once a change would
+    re-file coded data (the service says what it would affect)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.data.get("confirm_refile"):
+            self.ask_confirmation()
+
+    def ask_confirmation(self) -> None:
+        self.fields["confirm_refile"] = refile_confirmation_field()
+
+
 class SourceCreateForm(SourceMetadataForm):
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 12}),

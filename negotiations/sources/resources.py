@@ -34,6 +34,7 @@ from negotiations.models import (
     Source,
     SourceType,
     Study,
+    validate_language_tag,
 )
 from negotiations.sources import selectors
 from negotiations.sources.text import normalise_text, split_sentences
@@ -42,9 +43,6 @@ IMPORT_COLUMNS = tuple(c for c in selectors.SOURCE_COLUMNS if c != "source_id")
 
 
 REQUIRED_COLUMNS = ("negotiation", "title", "text")
-
-
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 PARTY_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
@@ -173,10 +171,13 @@ class SourceResource(resources.ModelResource):
             (p.negotiation_id, p.name.lower()): p
             for p in Phase.objects.filter(negotiation__study=self.study)
         }
+        # Parties match their code or name exactly: "us" is not "US" (codes are unique ignoring
+        # case, so a near miss is reported with the party it resembles, never guessed).
         self._parties: dict[str, Party] = {}
         for party in Party.objects.filter(study=self.study):
-            self._parties[party.name.lower()] = party
-            self._parties[party.code.lower()] = party
+            self._parties.setdefault(party.name, party)
+        for party in Party.objects.filter(study=self.study):
+            self._parties[party.code] = party
         self._digests: dict[str, str] = {
             digest: f"source #{pk}"
             for pk, digest in Source.objects.filter(study=self.study).values_list(
@@ -185,13 +186,11 @@ class SourceResource(resources.ModelResource):
         }
         self._row_digest: dict[int, str] = {}
         # Links already made, so --create-missing costs no query per row.
-        self._negotiation_parties: set[tuple[int, int]] = set()
-        if self.create_missing:
-            self._negotiation_parties = set(
-                NegotiationParty.objects.filter(negotiation__study=self.study).values_list(
-                    "negotiation_id", "party_id"
-                )
+        self._negotiation_parties: set[tuple[int, int]] = set(
+            NegotiationParty.objects.filter(negotiation__study=self.study).values_list(
+                "negotiation_id", "party_id"
             )
+        )
 
     def _line(self, row_number: int) -> int:
         if 0 < row_number <= len(self.line_numbers):
@@ -262,8 +261,16 @@ class SourceResource(resources.ModelResource):
         name = str(_cell(value) or "")
         if not name:
             return None
-        party = self._parties.get(name.lower())
+        party = self._parties.get(name)
         if party is None:
+            near = sorted(
+                {p.code for key, p in self._parties.items() if key.lower() == name.lower()}
+            )
+            if near:
+                raise ValueError(
+                    f"Unknown party {name!r}; parties match exactly. Did you mean "
+                    f"{' or '.join(near)}?"
+                )
             if not self.create_missing:
                 known = sorted({p.code for p in self._parties.values()})
                 raise ValueError(
@@ -274,11 +281,16 @@ class SourceResource(resources.ModelResource):
                     f"{name!r} cannot become a party code; use letters, digits, '-', '_' or '.'."
                 )
             party = Party.objects.create(study=self.study, code=name, name=name)
-            self._parties[name.lower()] = party
+            self._parties[name] = party
             self.created_objects.append(f"party {name}")
         negotiation = self._negotiations.get(str(_cell(row.get("negotiation")) or "").lower())
         link = (negotiation.pk, party.pk) if negotiation is not None else None
-        if link is not None and self.create_missing and link not in self._negotiation_parties:
+        if link is not None and link not in self._negotiation_parties:
+            if not self.create_missing:
+                raise ValueError(
+                    f"{party.code} is not a party of {negotiation.name}; add it to the "
+                    "negotiation first (or import with the option to create what is missing)."
+                )
             NegotiationParty.objects.get_or_create(negotiation=negotiation, party=party)
             self._negotiation_parties.add(link)
         return party
@@ -340,8 +352,12 @@ class SourceResource(resources.ModelResource):
         language = str(_cell(value) or "")
         if not language:
             return "en"
-        if not LANGUAGE_TAG.match(language) or len(language) > 16:
-            raise ValueError(f"{language!r} is not a language tag such as en or ko.")
+        if len(language) > 16:
+            raise ValueError(f"{language[:20]!r} is not a language tag such as en or ko.")
+        try:
+            validate_language_tag(language)
+        except ValidationError as exc:
+            raise ValueError(exc.messages[0]) from None
         return language
 
     def resolve_text(self, value: Any, row: dict[str, Any]) -> str:

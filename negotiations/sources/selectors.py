@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
 
 from negotiations.models import (
@@ -79,7 +79,6 @@ def source_detail(*, study: Study, source_id: int) -> Source:
             "negotiation", "phase", "speaker_party", "created_by", "supersedes"
         )
         .prefetch_related("segments")
-        .annotate(n_codings=Count("codings", distinct=True))
         .get(study=study, pk=source_id)
     )
 

@@ -18,6 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from negotiations.models import (
+    ChangeRecord,
+    Coding,
+    ConsensusCoding,
     ImportStatus,
     Negotiation,
     Party,
@@ -31,6 +34,7 @@ from negotiations.models import (
 from negotiations.sources.extract import ExtractionError, decode_text
 from negotiations.sources.resources import SourceResource
 from negotiations.sources.text import normalise_text, split_sentences
+from negotiations.studies import services as study_services
 
 
 @dataclass(frozen=True)
@@ -127,13 +131,103 @@ def source_create(
     return source
 
 
+class ConfirmationRequired(ValidationError):
+    """A change that re-files coded data: the page lists what it affects and asks again."""
+
+
+def _refiling_effects(source: Source, metadata: SourceMetadata) -> tuple[list[str], dict]:
+    """What moving a coded source to another negotiation or phase would affect."""
+    codings = Coding.objects.filter(source=source)
+    coders = sorted(set(codings.values_list("coder__username", flat=True)))
+    n_codings = codings.count()
+    n_consensus = ConsensusCoding.objects.filter(source=source).count()
+    old_case, new_case = source.negotiation.name, metadata.negotiation.name
+    old_phase = source.phase.name if source.phase_id else "no phase"
+    new_phase = metadata.phase.name if metadata.phase else "no phase"
+    lines = [
+        f"{n_codings} coding{'s' if n_codings != 1 else ''} by {', '.join(coders)} "
+        f"move from {old_case} ({old_phase}) to {new_case} ({new_phase})",
+    ]
+    if n_consensus:
+        lines.append(f"{n_consensus} consensus coding{'s' if n_consensus != 1 else ''} move too")
+    lines.append("agreement and assessments of both places change")
+    affected = {"codings": n_codings, "consensus_codings": n_consensus, "coders": coders}
+    return lines, affected
+
+
 @transaction.atomic
-def source_update_metadata(*, source: Source, metadata: SourceMetadata) -> Source:
-    """Change a source's descriptive fields; its text is untouched."""
-    _apply_metadata(source, metadata)
-    source.full_clean()
-    source.save()
-    return source
+def source_update_metadata(
+    *,
+    source: Source,
+    metadata: SourceMetadata,
+    actor: User | None = None,
+    confirmed: bool = False,
+) -> Source:
+    """Change a source's descriptive fields; its text is untouched.
+
+    Moving a coded source to another negotiation or phase re-files its codings: it is refused
+    while a coded party is not a party of the new negotiation, needs `confirmed` (the error
+    lists what would move), and is recorded with who, when, before and after.
+    """
+    current = (
+        Source.objects.select_for_update(of=("self",))
+        .select_related("negotiation", "phase")
+        .get(pk=source.pk)
+    )
+    new_phase_id = metadata.phase.pk if metadata.phase else None
+    moves = current.negotiation_id != metadata.negotiation.pk or current.phase_id != new_phase_id
+    record = None
+    if moves and source_is_coded(current):
+        if current.negotiation_id != metadata.negotiation.pk:
+            coded_parties = set(
+                Coding.objects.filter(source=current).values_list(
+                    "demonstrating_party__code", flat=True
+                )
+            ) | set(
+                ConsensusCoding.objects.filter(source=current).values_list(
+                    "demonstrating_party__code", flat=True
+                )
+            )
+            allowed = set(metadata.negotiation.parties.values_list("code", flat=True))
+            if missing := sorted(coded_parties - allowed):
+                raise ValidationError(
+                    {
+                        "negotiation": (
+                            f"Codings of this source name {', '.join(missing)}, which "
+                            f"{'is' if len(missing) == 1 else 'are'} not a party of "
+                            f"{metadata.negotiation.name}; add "
+                            f"{'it' if len(missing) == 1 else 'them'} there first."
+                        )
+                    }
+                )
+        lines, affected = _refiling_effects(current, metadata)
+        if not confirmed:
+            raise ConfirmationRequired(
+                "This source is coded. Saving re-files its coded data: "
+                + "; ".join(lines)
+                + ". Tick the confirmation to save anyway."
+            )
+        record = {
+            "summary": f"{current.title[:200]}: " + "; ".join(lines),
+            "before": {
+                "negotiation": current.negotiation.name,
+                "phase": current.phase.name if current.phase_id else None,
+            },
+            "after": {
+                "negotiation": metadata.negotiation.name,
+                "phase": metadata.phase.name if metadata.phase else None,
+            },
+            "affected": {"source": current.pk, **affected},
+        }
+    _apply_metadata(current, metadata)
+    current.full_clean()
+    current.save()
+    if record is not None:
+        study_services.change_record_create(
+            study=current.study, actor=actor, action=ChangeRecord.Action.SOURCE_REFILED, **record
+        )
+        study_services.study_touch(current.study_id)
+    return current
 
 
 def source_is_coded(source: Source) -> bool:

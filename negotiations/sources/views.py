@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from negotiations.access import MANAGERS, study_for_member
+from negotiations.coding import selectors as coding_selectors
 from negotiations.http import HtmxHttpRequest, form_errors, table_response
 from negotiations.jobs import selectors as job_selectors
 from negotiations.jobs import services as job_services
@@ -30,6 +31,7 @@ from negotiations.sources import selectors, services
 from negotiations.sources.extract import ExtractionError, extract_text
 from negotiations.sources.forms import (
     SourceCreateForm,
+    SourceEditForm,
     SourceFilterForm,
     SourceImportForm,
     SourceMetadataForm,
@@ -74,6 +76,12 @@ def source_detail(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpRe
         "source": source,
         "segments": segments,
         "newer": selectors.source_newer_version(source=source),
+        # Blind coding applies to counts too: a coder counts only the codings they may see.
+        "n_codings": coding_selectors.coding_list_visible_to(
+            study=study, user=request.user, role=membership.role
+        )
+        .filter(source=source)
+        .count(),
     }
     return render(request, "negotiations/sources/source_detail.html", context)
 
@@ -127,7 +135,7 @@ def source_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def source_edit(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
     study, membership = study_for_member(request, slug, MANAGERS)
     source = get_object_or_404(Source, study=study, pk=source_id)
-    form = SourceMetadataForm(request.POST or None, instance=source, study=study)
+    form = SourceEditForm(request.POST or None, instance=source, study=study)
     text_form = SourceTextForm(initial={"text": source.text})
     if request.method == "POST" and form.is_valid():
         try:
@@ -136,7 +144,12 @@ def source_edit(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResp
                 metadata=services.SourceMetadata(
                     **{k: form.cleaned_data[k] for k in SourceMetadataForm.Meta.fields}
                 ),
+                actor=request.user,
+                confirmed=bool(form.cleaned_data.get("confirm_refile")),
             )
+        except services.ConfirmationRequired as exc:
+            form.ask_confirmation()
+            form_errors(form, exc)
         except ValidationError as exc:
             form_errors(form, exc)
         else:

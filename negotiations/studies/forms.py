@@ -36,6 +36,20 @@ class PartyForm(forms.ModelForm):
         fields = ["code", "name"]
 
 
+class PartyMergeForm(forms.Form):
+    into = forms.ModelChoiceField(
+        queryset=Party.objects.none(),
+        label="Merge into",
+        help_text="Its codings, sources and negotiations move there; this party is removed.",
+    )
+
+    def __init__(self, *args: Any, party: Party, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["into"].queryset = Party.objects.filter(study=party.study_id).exclude(
+            pk=party.pk
+        )
+
+
 class NegotiationForm(StudyObjectsMixin, forms.ModelForm):
     parties = forms.ModelMultipleChoiceField(
         queryset=Party.objects.none(), required=False, widget=forms.CheckboxSelectMultiple

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from negotiations.models import (
     Assignment,
+    ChangeRecord,
     Code,
     Membership,
     Negotiation,
@@ -43,6 +44,11 @@ def membership_list(*, study: Study) -> QuerySet[Membership]:
 
 def party_list(*, study: Study) -> QuerySet[Party]:
     return Party.objects.filter(study=study).order_by("code")
+
+
+def change_record_list(*, study: Study, limit: int = 50) -> QuerySet[ChangeRecord]:
+    """The latest changes that touched coded data, newest first."""
+    return ChangeRecord.objects.filter(study=study).select_related("actor")[:limit]
 
 
 def negotiation_list(*, study: Study) -> QuerySet[Negotiation]:

@@ -18,8 +18,13 @@ from django.utils.text import slugify
 
 from negotiations.codebook import services as codebook_services
 from negotiations.models import (
+    AssessmentJudgement,
     Assignment,
     AssignmentStatus,
+    ChangeRecord,
+    Coding,
+    ConsensusCoding,
+    ConsensusUnit,
     Event,
     Membership,
     Negotiation,
@@ -27,6 +32,7 @@ from negotiations.models import (
     Party,
     Phase,
     Role,
+    Source,
     Study,
 )
 
@@ -139,13 +145,139 @@ def party_create(*, study: Study, code: str, name: str) -> Party:
     return party
 
 
+def change_record_create(
+    *,
+    study: Study,
+    actor: User | None,
+    action: str,
+    summary: str,
+    before: dict,
+    after: dict,
+    affected: dict,
+) -> ChangeRecord:
+    """Record a change that touched coded data: who, when, before, after and what it affected."""
+    record = ChangeRecord(
+        study=study,
+        actor=actor,
+        action=action,
+        summary=summary[:500],
+        before=before,
+        after=after,
+        affected=affected,
+    )
+    record.full_clean()
+    record.save()
+    return record
+
+
 @transaction.atomic
-def party_update(*, party: Party, code: str, name: str) -> Party:
+def party_update(*, party: Party, code: str, name: str, actor: User | None = None) -> Party:
+    """Rename a party (its code or name); the codings that name it follow, and it is recorded."""
+    party = Party.objects.select_for_update().get(pk=party.pk)
+    before = {"code": party.code, "name": party.name}
     party.code = code.strip()
-    party.name = name.strip()
+    party.name = name.strip() or party.code
     party.full_clean()
     party.save()
+    after = {"code": party.code, "name": party.name}
+    if after != before:
+        change_record_create(
+            study=party.study,
+            actor=actor,
+            action=ChangeRecord.Action.PARTY_RENAMED,
+            summary=f"Party {before['code']} ({before['name']}) renamed "
+            f"{after['code']} ({after['name']}).",
+            before=before,
+            after=after,
+            affected={"party": party.pk, "codings": party.codings.count()},
+        )
     return party
+
+
+@transaction.atomic
+def party_merge(*, party: Party, into: Party, actor: User | None) -> Party:
+    """Merge `party` into `into`: codings, consensus codings, speaking parties, negotiation
+    links and judgements move to `into`, then `party` is deleted; recorded.
+
+    A coding that becomes identical to one of the same coder's codings of `into` is dropped (it
+    is the same passage twice). Consensus units of both parties on one sentence and code would
+    collide: such a merge is refused until those units are settled differently.
+    """
+    if party.pk == into.pk:
+        raise ValidationError({"into": "Choose another party to merge into."})
+    if party.study_id != into.study_id:
+        raise ValidationError({"into": "This party belongs to another study."})
+    locked = {p.pk: p for p in Party.objects.select_for_update().filter(pk__in=[party.pk, into.pk])}
+    party, into = locked[party.pk], locked[into.pk]
+    clashes = ConsensusUnit.objects.filter(party=party).filter(
+        segment__in=ConsensusUnit.objects.filter(party=into).values("segment")
+    )
+    n_clashes = sum(
+        1
+        for unit in clashes.only("segment_id", "code_id")
+        if ConsensusUnit.objects.filter(
+            party=into, segment_id=unit.segment_id, code_id=unit.code_id
+        ).exists()
+    )
+    if n_clashes:
+        raise ValidationError(
+            f"{n_clashes} consensus unit{'s' if n_clashes != 1 else ''} exist for both "
+            f"{party.code} and {into.code} on the same sentence and code; they cannot be merged "
+            "automatically."
+        )
+    codings = list(Coding.objects.select_for_update().filter(demonstrating_party=party))
+    duplicates = 0
+    for coding in codings:
+        twin = Coding.objects.filter(
+            coder=coding.coder_id,
+            source=coding.source_id,
+            start=coding.start,
+            end=coding.end,
+            code=coding.code_id,
+            stance=coding.stance,
+            demonstrating_party=into,
+        ).exists()
+        if twin:
+            coding.delete()
+            duplicates += 1
+    moved = Coding.objects.filter(demonstrating_party=party).update(demonstrating_party=into)
+    consensus = ConsensusCoding.objects.filter(demonstrating_party=party).update(
+        demonstrating_party=into
+    )
+    units = ConsensusUnit.objects.filter(party=party).update(party=into)
+    sources = Source.objects.filter(speaker_party=party).update(speaker_party=into)
+    judgements = AssessmentJudgement.objects.filter(party=party).update(party=into)
+    negotiations = []
+    for link in NegotiationParty.objects.filter(party=party).select_related("negotiation"):
+        negotiations.append(link.negotiation.name)
+        target, created = NegotiationParty.objects.get_or_create(
+            negotiation=link.negotiation, party=into, defaults={"is_principal": link.is_principal}
+        )
+        if not created and link.is_principal and not target.is_principal:
+            target.is_principal = True
+            target.save(update_fields=["is_principal"])
+    before = {"code": party.code, "name": party.name}
+    party.delete()
+    change_record_create(
+        study=into.study,
+        actor=actor,
+        action=ChangeRecord.Action.PARTY_MERGED,
+        summary=f"Party {before['code']} merged into {into.code}: {moved} codings moved, "
+        f"{duplicates} identical codings dropped.",
+        before=before,
+        after={"code": into.code, "name": into.name},
+        affected={
+            "codings": moved,
+            "duplicates_removed": duplicates,
+            "consensus_codings": consensus,
+            "consensus_units": units,
+            "sources": sources,
+            "judgements": judgements,
+            "negotiations": sorted(negotiations),
+        },
+    )
+    study_touch(into.study_id)
+    return into
 
 
 def _unique_slug(study: Study, name: str) -> str:
@@ -209,7 +341,48 @@ def negotiation_update(
     end_date: date | None,
     parties: Iterable[Party],
     principal_parties: Iterable[Party],
+    actor: User | None = None,
 ) -> Negotiation:
+    """Change a negotiation. A party that its sources or codings name cannot be removed (the
+    error says how much names it); a change of its parties is recorded."""
+    parties = list(parties)
+    old = {
+        link.party_id: link.party
+        for link in NegotiationParty.objects.filter(negotiation=negotiation).select_related("party")
+    }
+    kept = {p.pk for p in parties}
+    problems = []
+    for party in sorted((p for pk, p in old.items() if pk not in kept), key=lambda p: p.code):
+        counts = [
+            (
+                Coding.objects.filter(source__negotiation=negotiation, demonstrating_party=party),
+                "coding",
+            ),
+            (
+                ConsensusCoding.objects.filter(
+                    source__negotiation=negotiation, demonstrating_party=party
+                ),
+                "consensus coding",
+            ),
+            (Source.objects.filter(negotiation=negotiation, speaker_party=party), "source"),
+        ]
+        named = [
+            f"{n} {label}{'s' if n != 1 else ''}"
+            for n, label in ((q.count(), label) for q, label in counts)
+            if n
+        ]
+        if named:
+            problems.append(f"{party.code} ({', '.join(named)})")
+    if problems:
+        raise ValidationError(
+            {
+                "parties": (
+                    f"Coded data of {negotiation.name} names "
+                    + "; ".join(problems)
+                    + ". Recode it or merge the party into another first."
+                )
+            }
+        )
     negotiation.name = name.strip()
     negotiation.description = description
     negotiation.start_date = start_date
@@ -217,6 +390,18 @@ def negotiation_update(
     negotiation.full_clean()
     negotiation.save()
     _set_negotiation_parties(negotiation, parties, principal_parties)
+    before, after = sorted(p.code for p in old.values()), sorted(p.code for p in parties)
+    if before != after:
+        change_record_create(
+            study=negotiation.study,
+            actor=actor,
+            action=ChangeRecord.Action.NEGOTIATION_PARTIES,
+            summary=f"Parties of {negotiation.name}: {', '.join(before) or 'none'} became "
+            f"{', '.join(after) or 'none'}.",
+            before={"parties": before},
+            after={"parties": after},
+            affected={"negotiation": negotiation.pk},
+        )
     return negotiation
 
 

@@ -11,6 +11,8 @@ urlpatterns = [
     path(study, views.study_detail, name="study_detail"),
     path(study + "settings/", views.study_settings, name="study_settings"),
     path(study + "parties/", views.party_list, name="party_list"),
+    path(study + "parties/<int:party_id>/", views.party_edit, name="party_edit"),
+    path(study + "parties/<int:party_id>/merge/", views.party_merge, name="party_merge"),
     path(study + "negotiations/", views.negotiation_list, name="negotiation_list"),
     path(study + "negotiations/new/", views.negotiation_create, name="negotiation_create"),
     path(

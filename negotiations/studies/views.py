@@ -16,6 +16,7 @@ from negotiations.models import (
     Event,
     Membership,
     Negotiation,
+    Party,
     Phase,
     Source,
 )
@@ -24,6 +25,7 @@ from negotiations.studies.forms import (
     EventForm,
     NegotiationForm,
     PartyForm,
+    PartyMergeForm,
     PhaseForm,
     StudyForm,
     StudySettingsForm,
@@ -109,8 +111,62 @@ def party_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "membership": membership,
         "parties": selectors.party_list(study=study),
         "form": form,
+        "changes": selectors.change_record_list(study=study) if membership.can_manage else [],
     }
     return render(request, "negotiations/studies/parties.html", context)
+
+
+def _party_edit_page(request, study, membership, party, form=None, merge_form=None):
+    context = {
+        "study": study,
+        "membership": membership,
+        "party": party,
+        "form": form or PartyForm(instance=party),
+        "merge_form": merge_form or PartyMergeForm(party=party),
+        "n_codings": party.codings.count(),
+    }
+    return render(request, "negotiations/studies/party_edit.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def party_edit(request: HtmxHttpRequest, slug: str, party_id: int) -> HttpResponse:
+    """Rename a party; its codings keep naming it under the new code."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    party = get_object_or_404(Party, study=study, pk=party_id)
+    form = PartyForm(request.POST or None, instance=party)
+    if request.method == "POST" and form.is_valid():
+        try:
+            party = services.party_update(
+                party=party,
+                code=form.cleaned_data["code"],
+                name=form.cleaned_data["name"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, f"Party {party.code} saved.")
+            return redirect("negotiations:party_list", slug=study.slug)
+    return _party_edit_page(request, study, membership, party, form=form)
+
+
+@require_POST
+def party_merge(request: HtmxHttpRequest, slug: str, party_id: int) -> HttpResponse:
+    study, membership = study_for_member(request, slug, MANAGERS)
+    party = get_object_or_404(Party, study=study, pk=party_id)
+    merge_form = PartyMergeForm(request.POST, party=party)
+    if merge_form.is_valid():
+        code = party.code
+        try:
+            into = services.party_merge(
+                party=party, into=merge_form.cleaned_data["into"], actor=request.user
+            )
+        except ValidationError as exc:
+            form_errors(merge_form, exc)
+        else:
+            messages.success(request, f"Party {code} merged into {into.code}.")
+            return redirect("negotiations:party_list", slug=study.slug)
+    return _party_edit_page(request, study, membership, party, merge_form=merge_form)
 
 
 @require_GET
@@ -180,6 +236,7 @@ def negotiation_edit(request: HtmxHttpRequest, slug: str, negotiation_id: int) -
                 end_date=data["end_date"],
                 parties=data["parties"],
                 principal_parties=data["principal_parties"],
+                actor=request.user,
             )
         except ValidationError as exc:
             form_errors(form, exc)

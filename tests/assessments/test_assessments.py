@@ -447,9 +447,10 @@ def test_assessment_queries_do_not_grow_with_codings(case, clients, members):
                     source=source,
                     coder=members.coder,
                     code=case["zopa"],
+                    # Distinct spans: one coder codes one passage once.
                     start=i % 1000,
-                    end=i % 1000 + 5,
-                    quote=source.text[i % 1000 : i % 1000 + 5],
+                    end=i % 1000 + 5 + i // 1000,
+                    quote=source.text[i % 1000 : i % 1000 + 5 + i // 1000],
                     stance="for" if i % 3 else "against",
                     demonstrating_party=case["us"],
                 )

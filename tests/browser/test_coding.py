@@ -94,15 +94,19 @@ def world(transactional_db) -> World:
         study_services.membership_add(
             study=study, identifier=name, role=role, actor_role=Role.OWNER
         )
+    us = study_services.party_create(study=study, code="US", name="United States")
+    dprk = study_services.party_create(study=study, code="DPRK", name="North Korea")
+    negotiation = NegotiationFactory(study=study, name="Agreed Framework")
+    negotiation.parties.add(us, dprk)
     return World(
         study=study,
         owner=owner,
         supervisor=people["sam"],
         coder=people["cora"],
         coder2=people["cody"],
-        us=study_services.party_create(study=study, code="US", name="United States"),
-        dprk=study_services.party_create(study=study, code="DPRK", name="North Korea"),
-        negotiation=NegotiationFactory(study=study, name="Agreed Framework"),
+        us=us,
+        dprk=dprk,
+        negotiation=negotiation,
     )
 
 

@@ -49,6 +49,7 @@ def setup(members):
     us = PartyFactory(study=study, code="US")
     dprk = PartyFactory(study=study, code="DPRK")
     negotiation = NegotiationFactory(study=study)
+    negotiation.parties.add(us, dprk)
     source = source_services.source_create(
         study=study,
         metadata=source_services.SourceMetadata(
@@ -501,9 +502,9 @@ def test_plan_assignments_is_balanced_for_any_share():
 
 
 def test_save_query_count_is_small_and_fixed(clients, setup, django_assert_max_num_queries):
-    # Session, user, membership, source, code, party, savepoint, assignment lock, insert,
-    # status update, release.
-    with django_assert_max_num_queries(11):
+    # Session, user, membership, source, code, party, savepoint, source lock, assignment lock,
+    # party of the negotiation, duplicate check, insert, status update, release.
+    with django_assert_max_num_queries(14):
         response = clients["coder"].post(create_url(setup), coding_data(setup, "warmly"))
     assert response.status_code == 302
     with CaptureQueriesContext(connection) as first:
@@ -619,3 +620,21 @@ def test_an_unchanged_page_is_not_sent_again(clients, setup):
     clients["coder"].get(page_url(setup))
     changed = clients["coder"].get(page_url(setup), headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_a_study_with_slug_zero_gets_working_edit_and_delete_links(clients, setup, members):
+    study = setup["study"]
+    study.slug = "0"
+    study.save()
+    data = coding_data(setup, "warmly")
+    clients["coder"].post(
+        reverse("negotiations:coding_create", args=["0", setup["source"].pk]), data
+    )
+    coding = Coding.objects.get()
+    html = (
+        clients["coder"]
+        .get(reverse("negotiations:coding_page", args=["0", setup["source"].pk]))
+        .content.decode()
+    )
+    assert reverse("negotiations:coding_update", args=["0", coding.pk]) in html
+    assert reverse("negotiations:coding_delete", args=["0", coding.pk]) in html

@@ -75,7 +75,8 @@ def corpus(members) -> Corpus:
     )
     phase = PhaseFactory(negotiation=negotiation, name="Agreement")
     dprk = PartyFactory(study=members.study, code="DPRK", name="North Korea")
-    PartyFactory(study=members.study, code="US", name="United States")
+    us = PartyFactory(study=members.study, code="US", name="United States")
+    negotiation.parties.add(dprk, us)
     text = PREFIX + "We agree to freeze the reactor. -5 percent fuel is late. We will wait."
     sources = {
         "A": _source(

@@ -264,3 +264,13 @@ def test_ordinal_level_merges_none_and_mixed():
     data = reliability_data(table, level="ordinal", coder_names={})
     assert data.categories == (-1, 0, 1)
     assert np.asarray(data.values)[0, :2].tolist() == [1, 2]  # mixed -> 0 (index 1), for -> +1
+
+
+def test_matrix_header_neutralises_usernames(study, clients, members):
+    members.coder2.username = "-1+1"
+    members.coder2.save()
+    url = reverse("negotiations:reliability_matrix", args=[study["study"].slug])
+    response = clients["supervisor"].get(url, {"code": study["zopa"].pk})
+    header = b"".join(response.streaming_content).decode().splitlines()[0].split(",")
+    assert "'-1+1" in header
+    assert "-1+1" not in header

@@ -170,6 +170,12 @@ ROW_PROBLEMS = {
         "speaker_party",
         "Unknown party 'KEDO'. The study has: DPRK, US.",
     ),
+    "party in another letter case": (
+        [statement(1), statement(2, speaker_party="us")],
+        3,
+        "speaker_party",
+        "Unknown party 'us'; parties match exactly. Did you mean US?",
+    ),
     "unknown phase": (
         [statement(1), statement(2, phase="Collapse")],
         3,
@@ -652,8 +658,9 @@ def test_export_then_import_into_another_study(case, tmp_path):
     replica = study_services.study_create(name="Replica", slug="replica", created_by=case.owner)
     copy = NegotiationFactory(study=replica, name="Agreed Framework", slug="agreed-framework")
     PhaseFactory(negotiation=copy, name="Agreement", kind=PhaseKind.AGREEMENT)
-    PartyFactory(study=replica, code="US")
-    PartyFactory(study=replica, code="DPRK")
+    copy.parties.add(
+        PartyFactory(study=replica, code="US"), PartyFactory(study=replica, code="DPRK")
+    )
     run_command(exported, slug="replica")
 
     fields = (
@@ -697,7 +704,10 @@ def test_import_cost_does_not_grow_per_row(
     case, tmp_path, django_assert_max_num_queries, create_missing
 ):
     if not create_missing:
-        PartyFactory(study=case.study, code="CHN")
+        NegotiationParty.objects.create(
+            negotiation=Negotiation.objects.get(study=case.study, name="Agreed Framework"),
+            party=PartyFactory(study=case.study, code="CHN"),
+        )
     small, large = _file_of(tmp_path, 200, "small"), _file_of(tmp_path, 2000, "large")
 
     with CaptureQueriesContext(connection) as small_queries:
@@ -904,3 +914,17 @@ def test_a_staged_file_of_another_study_is_not_found(case, clients, tmp_path):
     assert clients["supervisor"].get(url).status_code == 404
     assert clients["supervisor"].post(url).status_code == 404
     assert Source.objects.count() == 0
+
+
+def test_a_speaking_party_outside_the_negotiation_is_refused(case, tmp_path):
+    PartyFactory(study=case.study, code="KEDO", name="KEDO")
+    path = write(tmp_path, [HEADER, statement(1, speaker_party="KEDO")])
+    report = import_file(case.study, path)
+    assert report.problems == [
+        source_services.ImportProblem(
+            row=2,
+            column="speaker_party",
+            message="KEDO is not a party of Agreed Framework; add it to the negotiation first "
+            "(or import with the option to create what is missing).",
+        )
+    ]

@@ -44,6 +44,7 @@ def setup(members):
     )
     phase = PhaseFactory(negotiation=negotiation, name="Agreement")
     party = PartyFactory(study=members.study, code="DPRK", name="North Korea")
+    negotiation.parties.add(party)
     return members, negotiation, phase, party
 
 

@@ -202,3 +202,55 @@ def test_coded_source_cannot_be_deleted(clients, members):
         reverse("negotiations:source_delete", args=[members.study.slug, uncoded.pk])
     )
     assert not Source.objects.filter(pk=uncoded.pk).exists()
+
+
+@pytest.mark.parametrize("language", ["<script>", "english language", "e", "en-"])
+def test_source_form_refuses_what_the_importer_refuses_as_a_language(clients, members, language):
+    negotiation = NegotiationFactory(study=members.study)
+    response = clients["supervisor"].post(
+        reverse("negotiations:source_create", args=[members.study.slug]),
+        {
+            "negotiation": negotiation.pk,
+            "title": "Pasted",
+            "source_type": "press_briefing",
+            "language": language,
+            "text": "Talks began.",
+        },
+    )
+    assert response.status_code == 422
+    assert "is not a language tag such as en or ko." in response.content.decode()
+    assert not Source.objects.filter(title="Pasted").exists()
+
+
+def test_source_page_counts_only_the_codings_a_blind_coder_may_see(clients, members):
+    from negotiations.coding import services as coding_services
+    from negotiations.models import Code
+    from tests.factories import PartyFactory
+
+    negotiation = NegotiationFactory(study=members.study)
+    us = PartyFactory(study=members.study, code="US")
+    negotiation.parties.add(us)
+    source = source_services.source_create(
+        study=members.study,
+        metadata=source_services.SourceMetadata(negotiation=negotiation, title="Blind"),
+        text="Alpha talks resumed. Beta followed. Gamma ended.",
+        created_by=members.supervisor,
+    )
+    zopa = Code.objects.get(study=members.study, name="ZOPA")
+    for coder, spans in [(members.coder, [(0, 5)]), (members.coder2, [(21, 25), (36, 41)])]:
+        coding_services.assignment_create(source=source, coder=coder, assigned_by=None)
+        for start, end in spans:
+            coding_services.coding_create(
+                source=source,
+                coder=coder,
+                code=zopa,
+                start=start,
+                end=end,
+                quote=source.text[start:end],
+                stance="for",
+                demonstrating_party=us,
+            )
+    url = reverse("negotiations:source_detail", args=[members.study.slug, source.pk])
+    assert "3 codings" in clients["supervisor"].get(url).content.decode()
+    html = clients["coder"].get(url).content.decode()
+    assert "1 coding<" in html and "3 codings" not in html
