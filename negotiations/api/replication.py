@@ -70,6 +70,11 @@ _PASSAGE: list[Field] = [
 CODING_FIELDS: list[Field] = [
     *_CODING_HEAD,
     ("coder", "string", "the coder's user name"),
+    (
+        "assignment_status",
+        "string",
+        "the coder's work on the source: assigned, in_progress, submitted; empty without one",
+    ),
     *_PASSAGE,
     ("memo", "string", "the coder's memo"),
     ("created_at", "datetime", "when the coding was made (ISO 8601, UTC)"),
@@ -115,20 +120,30 @@ RELIABILITY_FIELDS: list[Field] = [
     ("percent_agreement", _NUMBER, "pairwise percent agreement (Fleiss' P-bar)"),
     ("verdict", "string", "reliable (>= .800), tentative (>= .667), revise, or undefined"),
     ("undefined", "string", "why a statistic is undefined"),
+    ("categories", "string", "the scale's values in order, for agreement_stats --order"),
+    ("bootstrap_resamples", "integer", "resamples of the alpha interval"),
+    ("bootstrap_seed", "integer", "the bootstrap's seed"),
 ]
 ASSESSMENT_FIELDS: list[Field] = [
     ("negotiation", "string", "the negotiation"),
     ("phase", "string", "the phase, or 'all' for the whole negotiation"),
     ("element", "string", "the element (code)"),
     ("party", "string", "the party (code)"),
-    ("n_for", "integer", "passages of evidence for the element"),
-    ("n_against", "integer", "passages against"),
-    ("n_sources", "integer", "sources the passages come from"),
+    ("n_for", "integer", "(sentence, element, party) units whose reading is for the element"),
+    ("n_against", "integer", "units whose reading is against"),
+    ("n_sources", "integer", "sources those units come from"),
     ("weight_for", _NUMBER, "weight of the evidence for (by strength when the rule weighs it)"),
     ("weight_against", _NUMBER, "weight against"),
+    ("n_unsettled", "integer", "units whose coders tie: counted for neither side"),
+    ("n_from_consensus", "integer", "units read from the consensus layer"),
+    ("n_from_majority", "integer", "units read from the submitted coders' majority"),
     ("verdict", "string", "computed verdict: present, absent, contested, insufficient"),
+    ("final_verdict", "string", "the verdict after a supervisor's override, if any"),
     ("override_verdict", "string", "a supervisor's override, if any"),
+    ("judgement", "string", "the supervisor's written judgement"),
     ("rationale", "string", "the override's rationale"),
+    ("judged_by", "string", "who wrote the judgement"),
+    ("judged_at", "datetime", "when"),
 ]
 
 

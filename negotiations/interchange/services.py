@@ -625,6 +625,19 @@ def _ensure_structure(
             parties=[parties[c] for c in party_codes],
             principal_parties=[parties[c] for c in values["principal"] if c in parties],  # type: ignore[union-attr]
         )
+    # A coding's party and a source's speaking party must be parties of its negotiation: the
+    # file's cases need not list them (other tools have no such rule), so they are added.
+    negotiation_of = {s.guid: s.negotiation for s in plan._sources}
+    needed: dict[str, set[str]] = {}
+    for source in plan._sources:
+        if source.party:
+            needed.setdefault(source.negotiation, set()).add(source.party)
+    for coding in plan._codings:
+        needed.setdefault(negotiation_of[coding.source_guid], set()).add(coding.party)
+    for name, codes in needed.items():
+        study_services.negotiation_add_parties(
+            negotiation=negotiations[name], parties=[parties[c] for c in sorted(codes)]
+        )
     phases: dict[tuple[str, str], object] = {}
     for negotiation in negotiations.values():
         for phase in negotiation.phases.all():

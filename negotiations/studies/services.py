@@ -304,6 +304,24 @@ def _set_negotiation_parties(
 
 
 @transaction.atomic
+def negotiation_add_parties(*, negotiation: Negotiation, parties: Iterable[Party]) -> list[Party]:
+    """Make parties parties of a negotiation (never removes one, so nothing coded is orphaned);
+    the ones that were added. For imports whose codings name a party the case did not list."""
+    present = set(negotiation.negotiationparty_set.values_list("party_id", flat=True))
+    added = []
+    for party in parties:
+        if party.study_id != negotiation.study_id:
+            raise ValidationError({"parties": "A party belongs to another study."})
+        if party.pk not in present:
+            present.add(party.pk)
+            added.append(party)
+    NegotiationParty.objects.bulk_create(
+        NegotiationParty(negotiation=negotiation, party=p, is_principal=False) for p in added
+    )
+    return added
+
+
+@transaction.atomic
 def negotiation_create(
     *,
     study: Study,

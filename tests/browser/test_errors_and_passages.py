@@ -33,10 +33,12 @@ def study(transactional_db):
             study=study, identifier=name, role=role, actor_role=Role.OWNER
         )
     us = study_services.party_create(study=study, code="US", name="United States")
+    negotiation = NegotiationFactory(study=study, name="Agreed Framework")
+    negotiation.parties.add(us)
     source = source_services.source_create(
         study=study,
         metadata=source_services.SourceMetadata(
-            negotiation=NegotiationFactory(study=study, name="Agreed Framework"),
+            negotiation=negotiation,
             title="Fuel statement",
             speaker="Spokesperson",
             speaker_party=us,

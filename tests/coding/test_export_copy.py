@@ -47,6 +47,7 @@ def test_copy_writes_the_same_bytes_as_python(postgres_only, members):
     negotiation = NegotiationFactory(study=study, name="-Agreed, Framework")
     phase = PhaseFactory(negotiation=negotiation, name="=phase")
     party = PartyFactory(study=study, code="@US")
+    negotiation.parties.add(party)
     text = " ".join(f"Sentence {i} about fuel." for i in range(40))
     sources = [
         source_services.source_create(

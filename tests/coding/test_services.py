@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 def setting(members):
     source = SourceFactory(study=members.study, text="We will deliver the fuel. They doubt it.")
     party = PartyFactory(study=members.study, code="US")
+    source.negotiation.parties.add(party)
     code = Code.objects.filter(study=members.study, code_set__enabled=True).first()
     services.assignment_create(source=source, coder=members.coder, assigned_by=members.owner)
     return source, party, code, members.coder

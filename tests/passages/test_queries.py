@@ -17,6 +17,7 @@ def add_codings(members, n_sources: int, per_source: int) -> None:
     study = members.study
     party = PartyFactory(study=study, code="US")
     negotiation = NegotiationFactory(study=study)
+    negotiation.parties.add(party)
     phase = PhaseFactory(negotiation=negotiation)
     codes = list(Code.objects.filter(study=study)[:3])
     codings = []
@@ -34,9 +35,10 @@ def add_codings(members, n_sources: int, per_source: int) -> None:
                     source=source,
                     coder=coder,
                     code=codes[i % 3],
+                    # One coding per passage and coder: the spans differ by their end.
                     start=0,
-                    end=9,
-                    quote=source.text[0:9],
+                    end=9 + i,
+                    quote=source.text[0 : 9 + i],
                     stance="for" if i % 3 else "against",
                     demonstrating_party=party,
                 )
