@@ -21,6 +21,8 @@ from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding import selectors as coding_selectors
 from negotiations.consensus import selectors as consensus_selectors
 from negotiations.exports.tabular import csv_lines
+from negotiations.interchange import selectors as interchange_selectors
+from negotiations.interchange.qdpx import write_qdc
 from negotiations.models import Coding, Study
 from negotiations.reliability import report as reliability_report
 from negotiations.reliability import services as reliability_services
@@ -207,7 +209,8 @@ def _readme(study: Study, tables: list[Table], settings: dict[str, Any], version
         f"Exported from TrustCoder {version} at {timezone.now().isoformat()}",
         f"(study `{study.slug}`, data version {study.data_version}). Every file is UTF-8 CSV",
         "with a header row and `\\n` line endings; `datapackage.json` describes them as a",
-        "Frictionless Data Package.",
+        "Frictionless Data Package. `codebook.qdc` is the same codebook in the REFI-QDA codebook",
+        "format, for NVivo, ATLAS.ti, MAXQDA or QualCoder.",
         "",
         "Offsets (`start`, `end`) count Unicode code points from 0 in the stored text (NFC, `\\n`",
         "line endings), end exclusive, so `quote == text[start:end]` in Python. A text cell that a",
@@ -335,6 +338,10 @@ def replication_package_write(*, study: Study, output: IO[bytes]) -> list[str]:
                 for line in table.lines:
                     handle.write(line.encode("utf-8"))
             names.append(f"{table.name}.csv")
+        archive.writestr(
+            "codebook.qdc", write_qdc(interchange_selectors.codebook_codes(study=study))
+        )
+        names.append("codebook.qdc")
         archive.writestr("settings.json", json.dumps(settings, indent=2) + "\n")
         archive.writestr("README.md", _readme(study, tables, settings, version))
         package = {

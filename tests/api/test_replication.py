@@ -28,6 +28,7 @@ FILES = {
     "reliability.csv",
     "matrix.csv",
     "codebook.csv",
+    "codebook.qdc",
     "settings.json",
     "README.md",
     "datapackage.json",
@@ -119,3 +120,19 @@ def test_download_for_readers_and_above(corpus, role, status):
 def test_command_refuses_an_unknown_study(tmp_path, db):
     with pytest.raises(CommandError):
         call_command("export_package", study="nope", output=str(tmp_path / "x.zip"))
+
+
+def test_codebook_qdc_holds_the_codebook_csv_codes(package):
+    """The REFI-QDA codebook in the package has every code of codebook.csv, with its definition."""
+    import csv
+
+    from negotiations.interchange.qdpx import read_qdc
+
+    codes = read_qdc((package / "codebook.qdc").read_bytes())
+    with (package / "codebook.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    names = {code.name for code in codes}
+    assert rows and {row["name"] for row in rows} <= names
+    definitions = {code.name: code.description for code in codes}
+    for row in rows:
+        assert row["definition"].lstrip("'") in (definitions[row["name"]] or "")
