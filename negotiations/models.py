@@ -94,7 +94,11 @@ class Membership(models.Model):
     class Meta:
         ordering = ["study", "user__username"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "user"], name="membership_unique_user"),
+            models.UniqueConstraint(
+                fields=["study", "user"],
+                name="membership_unique_user",
+                violation_error_message="This person is already a member of the study.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -120,7 +124,11 @@ class Party(models.Model):
         ordering = ["code"]
         verbose_name_plural = "parties"
         constraints = [
-            models.UniqueConstraint(fields=["study", "code"], name="party_unique_code"),
+            models.UniqueConstraint(
+                fields=["study", "code"],
+                name="party_unique_code",
+                violation_error_message="A party with this code already exists in the study.",
+            ),
             # "US" and "us" would be one party in every reader's eyes and in the importer.
             models.UniqueConstraint(
                 "study",
@@ -149,13 +157,22 @@ class Negotiation(models.Model):
     class Meta:
         ordering = ["order", "start_date", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "slug"], name="negotiation_unique_slug"),
-            models.UniqueConstraint(fields=["study", "name"], name="negotiation_unique_name"),
+            models.UniqueConstraint(
+                fields=["study", "slug"],
+                name="negotiation_unique_slug",
+                violation_error_message="A negotiation with this short name already exists.",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "name"],
+                name="negotiation_unique_name",
+                violation_error_message="A negotiation with this name already exists in the study.",
+            ),
             models.CheckConstraint(
                 condition=Q(start_date__isnull=True)
                 | Q(end_date__isnull=True)
                 | Q(end_date__gte=F("start_date")),
                 name="negotiation_dates_ordered",
+                violation_error_message="The end date must be on or after the start date.",
             ),
         ]
 
@@ -201,12 +218,17 @@ class Phase(models.Model):
     class Meta:
         ordering = ["negotiation", "order", "start_date"]
         constraints = [
-            models.UniqueConstraint(fields=["negotiation", "name"], name="phase_unique_name"),
+            models.UniqueConstraint(
+                fields=["negotiation", "name"],
+                name="phase_unique_name",
+                violation_error_message="This negotiation already has a phase with this name.",
+            ),
             models.CheckConstraint(
                 condition=Q(start_date__isnull=True)
                 | Q(end_date__isnull=True)
                 | Q(end_date__gte=F("start_date")),
                 name="phase_dates_ordered",
+                violation_error_message="A phase must end on or after its start date.",
             ),
         ]
 
@@ -245,7 +267,11 @@ class CodeSet(models.Model):
     class Meta:
         ordering = ["study", "order", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "slug"], name="code_set_unique_slug"),
+            models.UniqueConstraint(
+                fields=["study", "slug"],
+                name="code_set_unique_slug",
+                violation_error_message="A code set with this short name already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -299,11 +325,16 @@ class Code(models.Model):
     class Meta:
         ordering = ["code_set__order", "order", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "name"], name="code_unique_name"),
+            models.UniqueConstraint(
+                fields=["study", "name"],
+                name="code_unique_name",
+                violation_error_message="A code with this name already exists in the codebook.",
+            ),
             models.UniqueConstraint(
                 fields=["study", "key"],
                 condition=Q(archived=False) & ~Q(key=""),
                 name="code_unique_active_key",
+                violation_error_message="Another code in use already has this keyboard key.",
             ),
         ]
 

@@ -406,6 +406,16 @@ def negotiation_update(
     negotiation.start_date = start_date
     negotiation.end_date = end_date
     negotiation.full_clean()
+    outside = [p for p in negotiation.phases.all() if _phase_outside(p, negotiation)]
+    if outside:
+        raise ValidationError(
+            {
+                "start_date": "These dates leave out the phase"
+                + ("s " if len(outside) > 1 else " ")
+                + ", ".join(repr(p.name) for p in outside)
+                + "; change the phase dates first."
+            }
+        )
     negotiation.save()
     _set_negotiation_parties(negotiation, parties, principal_parties)
     before, after = sorted(p.code for p in old.values()), sorted(p.code for p in parties)
@@ -423,7 +433,29 @@ def negotiation_update(
     return negotiation
 
 
+def _phase_outside(phase: Phase, negotiation: Negotiation) -> bool:
+    """Whether a phase's dates fall (partly) outside its negotiation's dates."""
+    starts_before = bool(
+        negotiation.start_date
+        and any(d and d < negotiation.start_date for d in (phase.start_date, phase.end_date))
+    )
+    ends_after = bool(
+        negotiation.end_date
+        and any(d and d > negotiation.end_date for d in (phase.start_date, phase.end_date))
+    )
+    return starts_before or ends_after
+
+
 def _check_phase_overlap(phase: Phase) -> None:
+    """A phase lies within its negotiation's dates and overlaps no other phase of it."""
+    negotiation = phase.negotiation
+    if _phase_outside(phase, negotiation):
+        span = " to ".join(
+            f"{d:%Y-%m-%d}" if d else "open" for d in (negotiation.start_date, negotiation.end_date)
+        )
+        raise ValidationError(
+            {"start_date": f"A phase must lie within its negotiation's dates ({span})."}
+        )
     if not (phase.start_date and phase.end_date):
         return
     clash = (

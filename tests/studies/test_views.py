@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from negotiations.models import (
@@ -192,3 +195,65 @@ def test_new_study_shows_its_setup_checklist_until_done(clients, members):
 def test_new_study_page_fills_the_slug_by_script(clients):
     html = clients["outsider"].get(reverse("negotiations:study_create")).content.decode()
     assert "js/slug.js" in html
+
+
+def test_reversed_dates_are_explained_in_words(clients, members):
+    response = clients["supervisor"].post(
+        reverse("negotiations:negotiation_create", args=[members.study.slug]),
+        {"name": "Backwards", "start_date": "2003-01-10", "end_date": "1993-01-10"},
+    )
+    html = response.content.decode()
+    assert "The end date must be on or after the start date." in html
+    assert "Constraint" not in html and "violated" not in html
+
+
+def test_phases_lie_within_their_negotiations_dates(members):
+    from negotiations.studies import services as study_services
+
+    negotiation = study_services.negotiation_create(
+        study=members.study,
+        name="Agreed Framework",
+        start_date=date(1993, 3, 12),
+        end_date=date(2003, 1, 10),
+    )
+    with pytest.raises(ValidationError) as refused:
+        study_services.phase_create(
+            negotiation=negotiation,
+            name="Before",
+            kind="pre_negotiation",
+            start_date=date(1990, 1, 1),
+            end_date=date(1993, 3, 1),
+        )
+    assert refused.value.message_dict["start_date"] == [
+        "A phase must lie within its negotiation's dates (1993-03-12 to 2003-01-10)."
+    ]
+    phase = study_services.phase_create(
+        negotiation=negotiation,
+        name="Talks",
+        kind="negotiation",
+        start_date=date(1993, 6, 11),
+        end_date=date(1994, 10, 20),
+    )
+    with pytest.raises(ValidationError) as narrowed:
+        study_services.negotiation_update(
+            negotiation=negotiation,
+            name=negotiation.name,
+            description="",
+            start_date=date(1994, 1, 1),
+            end_date=date(2003, 1, 10),
+            parties=[],
+            principal_parties=[],
+        )
+    assert "leave out the phase 'Talks'" in narrowed.value.message_dict["start_date"][0]
+    negotiation.refresh_from_db()
+    assert negotiation.start_date == date(1993, 3, 12)
+    assert phase.pk
+    with pytest.raises(ValidationError) as reversed_phase:
+        study_services.phase_create(
+            negotiation=negotiation,
+            name="Backwards",
+            kind="negotiation",
+            start_date=date(1999, 1, 1),
+            end_date=date(1998, 1, 1),
+        )
+    assert "A phase must end on or after its start date." in reversed_phase.value.messages
