@@ -532,3 +532,29 @@ def test_refused_consensus_coding_keeps_the_panel_and_its_values(layer, clients)
     assert 'id="custom-quote" value="wrong"' in html
     unit.refresh_from_db()
     assert unit.status == ConsensusStatus.OPEN
+
+
+@pytest.mark.parametrize("role", ["anonymous", "outsider", "reader", "coder", "supervisor"])
+def test_only_managers_reopen_a_settled_unit(layer, members, clients, role):
+    unit = unit_at(layer, 1)
+    consensus_services.consensus_decide(
+        unit_id=unit.pk,
+        actor=members.supervisor,
+        decision="coder",
+        coder_id=layer["a"].pk,
+        seen_version=unit.version,
+    )
+    unit.refresh_from_db()
+    settled = (unit.status, unit.version, unit.consensus_codings.count())
+    response = clients[role].post(
+        reverse("negotiations:review_reopen", args=[layer["study"].slug, unit.pk]),
+        {"version": unit.version},
+    )
+    unit.refresh_from_db()
+    if role == "supervisor":
+        assert response.status_code == 302
+        assert unit.status != settled[0] and unit.version > settled[1]
+        return
+    expected = {"anonymous": 302, "outsider": 404}.get(role, 403)
+    assert response.status_code == expected
+    assert (unit.status, unit.version, unit.consensus_codings.count()) == settled

@@ -52,6 +52,7 @@ def test_upload_preview_then_import_into_the_study(clients, members):
     assert response.status_code == 302
     staged = QdpxImport.objects.get()
     assert response["Location"] == staged.get_preview_url()
+    assert staged.get_preview_url() == reverse("negotiations:qdpx_import_preview", args=[staged.pk])
     preview = clients["supervisor"].get(staged.get_preview_url())
     body = preview.content.decode()
     assert preview.status_code == 200
