@@ -17,7 +17,7 @@ from pathlib import Path
 from common import test_database  # sets up Django first
 from django.contrib.auth import get_user_model
 
-from negotiations.interchange import selectors, services
+from negotiations.interchange import planning, selectors, services
 from negotiations.interchange.qdpx import write_qdpx
 from negotiations.models import Assignment, Code, Coding, Role, Source, Stance
 from negotiations.sources.services import SourceMetadata, source_create
@@ -89,7 +89,7 @@ def build_study():  # type: ignore[no-untyped-def]
 def run(label: str, content: bytes, owner, slug: str) -> None:  # type: ignore[no-untyped-def]
     plan = timed(
         f"{label}: read and plan (preview)",
-        lambda: services.qdpx_import_plan(content=content, study=None, study_name=slug),
+        lambda: planning.qdpx_import_plan(content=content, study=None, study_name=slug),
     )
     assert plan.ok, plan.problems
     study = timed(

@@ -13,7 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from negotiations.access import MANAGERS, study_for_member
 from negotiations.http import HtmxHttpRequest, error_text
-from negotiations.interchange import selectors, services
+from negotiations.interchange import planning, selectors, services
 from negotiations.interchange.forms import QdpxNewStudyForm, QdpxUploadForm, limit_text
 from negotiations.interchange.qdpx import write_qdc, write_qdpx
 from negotiations.models import ImportStatus, QdpxImport
@@ -108,7 +108,7 @@ def qdpx_import_preview(request: HtmxHttpRequest, import_id: int) -> HttpRespons
     """What the import will create and map; nothing is saved until the button is pressed."""
     upload, context = _upload_for(request, import_id)
     if upload.status == ImportStatus.PREVIEWED:
-        context["plan"] = services.qdpx_import_plan(
+        context["plan"] = planning.qdpx_import_plan(
             content=bytes(upload.content), study=upload.study, study_name=upload.new_study_name
         )
     return render(request, "negotiations/interchange/import_preview.html", context)
@@ -123,7 +123,7 @@ def qdpx_import_confirm(request: HtmxHttpRequest, import_id: int) -> HttpRespons
     started = timezone.now()
     try:
         study = services.qdpx_import_run(upload=upload)
-    except services.QdpxImportError as err:
+    except planning.QdpxImportError as err:
         context["plan"] = err.plan
         return render(request, "negotiations/interchange/import_preview.html", context, status=422)
     except ValidationError as err:

@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 
 from negotiations.coding import selectors as coding_selectors
 from negotiations.demo import load_demo
-from negotiations.interchange import selectors, services
+from negotiations.interchange import planning, selectors, services
 from negotiations.interchange.qdpx import write_qdpx
 from negotiations.models import (
     Code,
@@ -59,7 +59,7 @@ def importer() -> User:
 
 
 def import_new(content: bytes, actor: User, slug: str = "imported") -> Study:
-    plan = services.qdpx_import_plan(content=content, study=None, study_name="Imported")
+    plan = planning.qdpx_import_plan(content=content, study=None, study_name="Imported")
     assert plan.ok, plan.problems
     return services.qdpx_import(plan=plan, actor=actor, new_study_slug=slug)
 
@@ -98,7 +98,7 @@ def test_nvivo_fixture_utf16_positions_with_crlf_land_on_the_stored_text(importe
     # No stance or party in another tool's file: `for`, and the unspecified party.
     assert set(Coding.objects.filter(source=source).values_list("stance", flat=True)) == {"for"}
     party = Party.objects.get(study=study)
-    assert party.code == services.UNSPECIFIED_PARTY[0]
+    assert party.code == planning.UNSPECIFIED_PARTY[0]
 
 
 @pytest.mark.parametrize("line_ending", ["\n", "\r\n"])
@@ -245,11 +245,11 @@ def test_second_export_of_the_imported_study_matches_the_first():
 def test_import_into_an_existing_study_maps_codes_by_name(members):
     load_demo()
     content = write_qdpx(selectors.study_project(study=Study.objects.get(slug="demo")))
-    plan = services.qdpx_import_plan(content=content, study=members.study)
+    plan = planning.qdpx_import_plan(content=content, study=members.study)
     # The demo codes with the assumptions, which a new study has switched off.
     assert any("switch it on in the codebook" in p for p in plan.problems)
     CodeSet.objects.filter(study=members.study).update(enabled=True)
-    plan = services.qdpx_import_plan(content=content, study=members.study)
+    plan = planning.qdpx_import_plan(content=content, study=members.study)
     assert plan.ok, plan.problems
     assert {"ZOPA", "CAPACITY", "WILLINGNESS"} <= set(plan.codes_mapped)
     n_codes = Code.objects.filter(study=members.study).count()
@@ -275,15 +275,15 @@ def test_a_file_user_who_manages_the_study_is_a_problem(members, importer):
         ),
         {"s.txt": b"abcdef"},
     )
-    plan = services.qdpx_import_plan(content=content, study=members.study)
+    plan = planning.qdpx_import_plan(content=content, study=members.study)
     assert any("only coders code" in p for p in plan.problems)
 
 
 def test_the_same_text_twice_in_a_study_is_a_problem(members):
     content = make_qdpx(MINIMAL_QDE, {"s.txt": b"abcdef"})
-    plan = services.qdpx_import_plan(content=content, study=members.study)
+    plan = planning.qdpx_import_plan(content=content, study=members.study)
     services.qdpx_import(plan=plan, actor=members.owner, study=members.study)
-    again = services.qdpx_import_plan(content=content, study=members.study)
+    again = planning.qdpx_import_plan(content=content, study=members.study)
     assert any("already in the study" in p for p in again.problems)
 
 
@@ -454,7 +454,7 @@ def test_qc_sample_every_quote_is_what_qc_meant(importer):
 
 def test_nvivo15_mac_sample_imports_its_codebook_and_skips_empty_sources(importer):
     content = sample("nvivo15-mac_qc-project.qdpx")
-    plan = services.qdpx_import_plan(content=content, study=None, study_name="Mac")
+    plan = planning.qdpx_import_plan(content=content, study=None, study_name="Mac")
     assert plan.ok and plan.n_codings == 0 == len(xml_codings(content))
     assert sum("is empty; skipped" in w for w in plan.warnings) == 2
     study = services.qdpx_import(plan=plan, actor=importer, new_study_slug="mac")
@@ -464,7 +464,7 @@ def test_nvivo15_mac_sample_imports_its_codebook_and_skips_empty_sources(importe
 
 def test_atlas_sample_without_its_texts_imports_codes_and_users(importer):
     content = sample("atlasti-8.4_standard-project.qde")
-    plan = services.qdpx_import_plan(content=content, study=None, study_name="Atlas")
+    plan = planning.qdpx_import_plan(content=content, study=None, study_name="Atlas")
     assert plan.ok, plan.problems
     study = services.qdpx_import(plan=plan, actor=importer, new_study_slug="atlas")
     assert Code.objects.filter(study=study).count() == 14

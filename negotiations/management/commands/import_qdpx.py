@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
 
+from negotiations.interchange import planning as interchange_planning
 from negotiations.interchange import services as interchange_services
 from negotiations.models import Study
 
@@ -56,7 +57,7 @@ class Command(BaseCommand):
             owner = self._owner(str(options["owner"]))
             if slugify(slug) != slug:
                 raise CommandError(f"{slug!r} is not a valid slug.", returncode=2)
-        plan = interchange_services.qdpx_import_plan(
+        plan = interchange_planning.qdpx_import_plan(
             content=content, study=study, study_name=str(options["name"])
         )
         if study is None and not plan.study_name:
