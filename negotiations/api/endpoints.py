@@ -30,6 +30,7 @@ from negotiations.http import csv_response
 from negotiations.models import Coding, Membership, Role, Source, Study
 from negotiations.reliability import services as reliability_services
 from negotiations.reliability.forms import ReliabilityFilterForm
+from negotiations.reliability.passages import PASSAGE_COLUMNS, passage_rows
 from negotiations.reliability.report import RELIABILITY_COLUMNS, reliability_rows
 from negotiations.sources import selectors as source_selectors
 from negotiations.studies import selectors as study_selectors
@@ -468,14 +469,20 @@ class ReliabilityQuery(schemas.Schema):
     level: Literal["nominal", "ordinal", "interval"] = "nominal"
 
 
-def _reliability_filters(study: Study, query: ReliabilityQuery):
+class PassageQuery(ReliabilityQuery):
+    categories: Literal["stance", "stance_party"] = "stance"
+
+
+def _reliability_filters(study: Study, query: ReliabilityQuery, unit: str | None = None):
     """The report's filters, through the page's own form, so both read the same scope."""
     data = QueryDict(mutable=True)
     for name in ("negotiation", "phase", "code", "party"):
         value = getattr(query, name)
         if value is not None:
             data[name] = str(value)
-    data["unit"], data["level"] = query.unit, query.level
+    data["unit"], data["level"] = unit or query.unit, query.level
+    if isinstance(query, PassageQuery):
+        data["categories"] = query.categories
     coders = dict(
         Membership.objects.filter(
             study=study, role=Role.CODER, user__username__in=query.coder
@@ -530,6 +537,41 @@ def reliability_csv(request: HttpRequest, slug: str, query: Query[ReliabilityQue
     assert report is not None
     return csv_response(
         f"{study.slug}-reliability.csv", csv_lines(RELIABILITY_COLUMNS, reliability_rows(report))
+    )
+
+
+@api.get(
+    "/studies/{slug}/reliability/passages",
+    response={200: schemas.PassagesOut, **ERRORS},
+    tags=["reliability"],
+)
+def reliability_passages(request: HttpRequest, slug: str, query: Query[PassageQuery]):
+    """Agreement on the passages themselves (Krippendorff's u-alpha per element and category),
+    the figures of the reliability page's "Passages (unitizing)" unit."""
+    study, _ = _member(request, slug, READERS_AND_MANAGERS)
+    filters = _reliability_filters(study, query, unit="passage")
+    report = reliability_services.passage_report(study=study, filters=filters)
+    assert report is not None
+    return {
+        "categories": filters.categories,
+        "columns": list(PASSAGE_COLUMNS),
+        "rows": [dict(zip(PASSAGE_COLUMNS, row, strict=True)) for row in passage_rows(report)],
+    }
+
+
+@api.get(
+    "/studies/{slug}/reliability/passages.csv",
+    response=ERRORS,
+    openapi_extra=CSV_ANSWER,
+    tags=["reliability"],
+)
+def reliability_passages_csv(request: HttpRequest, slug: str, query: Query[PassageQuery]):
+    study, _ = _member(request, slug, READERS_AND_MANAGERS)
+    filters = _reliability_filters(study, query, unit="passage")
+    report = reliability_services.passage_report(study=study, filters=filters)
+    assert report is not None
+    return csv_response(
+        f"{study.slug}-reliability-passages.csv", csv_lines(PASSAGE_COLUMNS, passage_rows(report))
     )
 
 

@@ -147,6 +147,12 @@ class ReliabilityOut(Schema):
     rows: list[dict[str, Any]]
 
 
+class PassagesOut(Schema):
+    categories: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
 class AssessmentOut(Schema):
     columns: list[str]
     rows: list[dict[str, Any]]

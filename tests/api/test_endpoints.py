@@ -33,6 +33,8 @@ ENDPOINTS = [
     ("studies/test-study/reliability", NOT_CODERS),
     ("studies/test-study/reliability.csv", NOT_CODERS),
     ("studies/test-study/reliability/matrix.csv", NOT_CODERS),
+    ("studies/test-study/reliability/passages", NOT_CODERS),
+    ("studies/test-study/reliability/passages.csv", NOT_CODERS),
     ("studies/test-study/assessments", NOT_CODERS),
     ("studies/test-study/assessments.csv", NOT_CODERS),
 ]
@@ -200,6 +202,23 @@ def test_reliability_figures_equal_the_page_download(corpus):
         reverse("negotiations:reliability_matrix", args=["test-study"])
     )
     assert matrix == body(page_matrix)
+
+
+def test_passage_agreement_is_the_pages(corpus):
+    """u-alpha of the passages: the API's rows and CSV are the page's report download."""
+    page = client_for(corpus.members.reader).get(
+        reverse("negotiations:reliability", args=["test-study"]),
+        {"unit": "passage", "format": "csv", "compute": "1"},
+    )
+    page_csv = body(page)
+    api_csv = body(api_get(corpus, "reader", "studies/test-study/reliability/passages.csv"))
+    assert api_csv == page_csv
+    data = api_get(corpus, "reader", "studies/test-study/reliability/passages").json()
+    page_rows = list(csv.DictReader(io.StringIO(page_csv)))
+    assert data["categories"] == "stance" and len(data["rows"]) == len(page_rows) > 0
+    for api_row, page_row in zip(data["rows"], page_rows, strict=True):
+        value = api_row["u_alpha"]
+        assert ("" if value is None else repr(value)) == page_row["u_alpha"]
 
 
 def test_reliability_filters_are_checked(corpus):
