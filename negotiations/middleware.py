@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -67,3 +67,22 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
         )
         response["X-Login-URL"] = f"{login_url}?{urlencode({REDIRECT_FIELD_NAME: back})}"
         return response
+
+
+class NullCharacterQueryMiddleware:
+    """Refuse a query string holding a NUL character with 400: PostgreSQL cannot store or compare
+    text with NUL, so a filter value like `%00` would otherwise end in a server error. (Form
+    fields already refuse NUL; filters read from the query string go here first.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                message = "The address holds a NUL character, which no filter accepts."
+                if request.path.startswith("/api/"):
+                    # The API's own error shape, as its schema documents it.
+                    return JsonResponse({"detail": message}, status=400)
+                return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -101,3 +101,17 @@ def test_an_upload_is_refused_by_its_declared_length_before_the_body_is_read(
     )
     assert response.status_code == 413
     assert "larger than the" in response.content.decode()
+
+
+def test_a_nul_character_in_a_filter_is_refused_not_a_server_error(clients, members):
+    from django.urls import reverse
+
+    url = reverse("negotiations:source_list", args=[members.study.slug])
+    response = clients["reader"].get(url, {"q": "fuel\x00"})
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+    api = clients["reader"].get(
+        "/api/v1/studies/" + members.study.slug + "/codings", {"code": "\x00"}
+    )
+    assert api.status_code == 400
+    assert clients["reader"].get(url, {"q": "fuel"}).status_code == 200

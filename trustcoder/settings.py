@@ -57,6 +57,7 @@ MIDDLEWARE = [
     # Before anything reads the body (sessions, CSRF): a request declaring more than the upload
     # limit is refused from its headers.
     "negotiations.middleware.RequestSizeLimitMiddleware",
+    "negotiations.middleware.NullCharacterQueryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
