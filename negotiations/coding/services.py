@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -293,6 +294,13 @@ def _checked_coding(
     return coding
 
 
+def _mark_in_progress(assignment: Assignment) -> None:
+    """A coder's first coding of an assigned source puts the work in progress."""
+    if assignment.status == AssignmentStatus.ASSIGNED:
+        assignment.status = AssignmentStatus.IN_PROGRESS
+        assignment.save(update_fields=["status"])
+
+
 @transaction.atomic
 def coding_create(
     *,
@@ -332,9 +340,7 @@ def coding_create(
     )
     _check_not_duplicate(coding)
     _save_coding(coding)
-    if assignment.status == AssignmentStatus.ASSIGNED:
-        assignment.status = AssignmentStatus.IN_PROGRESS
-        assignment.save(update_fields=["status"])
+    _mark_in_progress(assignment)
     return coding
 
 
@@ -373,14 +379,7 @@ def codings_bulk_create(
                 _checked_coding(
                     source=source,
                     coder=coder,
-                    code=item.code,
-                    start=item.start,
-                    end=item.end,
-                    quote=item.quote,
-                    stance=item.stance,
-                    demonstrating_party=item.demonstrating_party,
-                    strength=item.strength,
-                    memo=item.memo,
+                    **{f.name: getattr(item, f.name) for f in dataclass_fields(item)},
                 )
             )
         except ValidationError as err:
@@ -413,9 +412,8 @@ def codings_bulk_create(
             f"{DUPLICATE_MESSAGE}"
         )
     created = Coding.objects.bulk_create(list(by_key.values()), batch_size=1000)
-    if created and assignment.status == AssignmentStatus.ASSIGNED:
-        assignment.status = AssignmentStatus.IN_PROGRESS
-        assignment.save(update_fields=["status"])
+    if created:
+        _mark_in_progress(assignment)
     return created
 
 
