@@ -34,7 +34,10 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PEER = ROOT.parent.parent / "shared" / "peer"
+PEER = next(
+    (parent / "shared" / "peer" for parent in ROOT.parents if (parent / "shared" / "peer").is_dir()),
+    ROOT.parent / "shared" / "peer",
+)
 PASSWORD = "bench-password-1"
 SCALES = (0, 200, 4000)
 
@@ -71,7 +74,9 @@ def prepare(chars: int, highlights: int, seed: int) -> None:
                 study=study, identifier=name, role=role, actor_role=Role.OWNER
             )
         party = study_services.party_create(study=study, code="US", name="United States")
-        negotiation = study_services.negotiation_create(study=study, name="Interviews")
+        negotiation = study_services.negotiation_create(
+            study=study, name="Interviews", parties=[party]
+        )
         codes = list(Code.objects.filter(study=study).order_by("pk"))
         counts = (highlights,) if slug == "bench" else SCALES
         for m in counts:

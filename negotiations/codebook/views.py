@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from negotiations.access import MANAGERS, study_for_member
 from negotiations.codebook import selectors, services
 from negotiations.codebook.forms import CodeForm
+from negotiations.codebook.stylesheet import codebook_stylesheet
 from negotiations.http import HtmxHttpRequest, form_errors
 from negotiations.models import (
     Code,
@@ -44,10 +45,8 @@ def codebook(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def codebook_css(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Code colours as a stylesheet: the Content-Security-Policy forbids inline styles."""
     study, _ = study_for_member(request, slug)
-    codes = Code.objects.filter(study=study).values_list("pk", "colour")
-    response = render(
-        request, "negotiations/codebook/codebook.css", {"codes": codes}, content_type="text/css"
-    )
+    colours = Code.objects.filter(study=study).values_list("pk", "colour")
+    response = HttpResponse(codebook_stylesheet(colours), content_type="text/css")
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -79,6 +79,7 @@ class CodingPage:
     source: Source
     codings: list[tuple]
     codes: list[Code]
+    colours: list[tuple[int, str]]
     parties: list[Party]
     assignment: Assignment | None
     can_code: bool
@@ -133,10 +134,15 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         codings = codings.filter(coder_id=int(layer))
     if not can_see_others:
         codings = codings.filter(coder=user)
+    # Every code of the study, in one query: the colours of all (a coding may use an archived
+    # code) and the active ones for the coding form.
+    all_codes = list(Code.objects.filter(study=study).select_related("code_set"))
+    codes = codebook_selectors.active_codes_among(all_codes)
     return CodingPage(
         source=source,
         codings=list(codings.order_by("start", "end", "pk").values_list(*CODING_PAGE_FIELDS)),
-        codes=list(codebook_selectors.active_code_list(study=study)),
+        codes=codes,
+        colours=[(code.pk, code.colour) for code in all_codes],
         parties=list(study_selectors.party_list(study=study)),
         assignment=assignment,
         can_code=can_code,
@@ -155,6 +161,11 @@ def source_segments(*, source: Source) -> list[tuple[int, int]]:
     return list(source.segments.order_by("index").values_list("start", "end"))
 
 
+def coding_text_key(*, source: Source) -> str:
+    """The cache key of the source's text HTML: it names that HTML for good."""
+    return f"coding-text:{TEXT_HTML_VERSION}:{source.text_sha256}"
+
+
 def coding_text_html(*, source: Source) -> str:
     """The source's text as HTML runs of sentences, rendered once and cached by the text's digest.
 
@@ -162,7 +173,7 @@ def coding_text_html(*, source: Source) -> str:
     HTML for good; the cache is shared by every process (settings: `CACHES`). Highlights are
     painted over it in the browser.
     """
-    key = f"coding-text:{TEXT_HTML_VERSION}:{source.text_sha256}"
+    key = coding_text_key(source=source)
     html = cache.get(key)
     if html is None:
         html = render_text_html(source.text, source_segments(source=source), [])

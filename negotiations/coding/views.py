@@ -24,6 +24,7 @@ from django_htmx.http import trigger_client_event
 
 from negotiations.access import CODERS, MANAGERS, study_for_member
 from negotiations.codebook import selectors as codebook_selectors
+from negotiations.codebook.stylesheet import codebook_stylesheet
 from negotiations.coding import selectors, services
 from negotiations.coding.forms import (
     AssignmentBulkForm,
@@ -34,6 +35,7 @@ from negotiations.coding.forms import (
 from negotiations.coding.highlight import ListedCoding, codings_payload, render_coding_items
 from negotiations.http import (
     HtmxHttpRequest,
+    csp_with_style,
     csv_response,
     error_text,
     form_errors,
@@ -141,21 +143,29 @@ def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int)
             )
         )
     else:
-        # Built from escaped pieces in highlight.py.
-        context["text_html"] = mark_safe(selectors.coding_text_html(source=source))
+        # The text's HTML goes in after rendering (see `coding_page`): the page's validator is
+        # computed over the rest and the text's digest, never over 100,000 characters.
+        context["text_html"] = TEXT_SLOT
         context["codings_payload"] = _payload(request, data)
         context["list_urls"] = _list_urls(study)
     return context
 
 
+# Where the text's HTML goes. Escaped user text cannot contain "<", so nothing else on the page
+# can look like this.
+TEXT_SLOT = mark_safe("<!--source-text-->")
+_TEXT_SLOT = TEXT_SLOT.encode()
+
 # Each rendering masks the CSRF token afresh; the validator must not see that.
 _MASKED_TOKEN = re.compile(rb'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]+')
 
 
-def _page_etag(request: HtmxHttpRequest, content: bytes) -> str:
+def _page_etag(request: HtmxHttpRequest, content: bytes, text_key: str = "") -> str:
     """A strong validator of the page: its content with the masked CSRF tokens taken out, and the
-    token's secret put in (a page kept from an older session would carry a stale token)."""
+    token's secret put in (a page kept from an older session would carry a stale token). The
+    text, which never changes for a digest, counts by its digest (`text_key`)."""
     digest = hashlib.sha256(_MASKED_TOKEN.sub(rb"\1", content))
+    digest.update(text_key.encode())
     digest.update(request.META.get("CSRF_COOKIE", "").encode())
     return f'"{digest.hexdigest()[:32]}"'
 
@@ -174,10 +184,23 @@ def coding_page(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResp
     """
     study, membership = study_for_member(request, slug)
     context = _coding_context(request, study, membership, source_id)
+    # The code colours travel in the page (one request fewer before the highlights can be
+    # painted), allowed by their hash in the Content-Security-Policy.
+    codebook_css = codebook_stylesheet(context["page"].colours)
+    context["codebook_css"] = codebook_css
     response = render(request, "negotiations/coding/coding.html", context)
     response["Cache-Control"] = "private, no-cache"
-    response["ETag"] = _page_etag(request, response.content)
-    return get_conditional_response(request, etag=response["ETag"], response=response)
+    source = context["source"]
+    text_key = "" if context["sentence_mode"] else selectors.coding_text_key(source=source)
+    response["ETag"] = _page_etag(request, response.content, text_key)
+    result = get_conditional_response(request, etag=response["ETag"], response=response)
+    # A 304 updates the headers a browser keeps with the page: it needs the same policy.
+    result._csp_config = csp_with_style(codebook_css)
+    if result is response and text_key:
+        response.content = response.content.replace(
+            _TEXT_SLOT, selectors.coding_text_html(source=source).encode(), 1
+        )
+    return result
 
 
 @require_GET

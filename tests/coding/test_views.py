@@ -646,3 +646,45 @@ def test_a_study_with_slug_zero_gets_working_edit_and_delete_links(clients, setu
     assert delete.replace("{id}", str(coding.pk)) == reverse(
         "negotiations:coding_delete", args=["0", coding.pk]
     )
+
+
+def _style_hashes(response) -> list[str]:
+    policy = response["Content-Security-Policy"]
+    style_src = next(part for part in policy.split(";") if part.strip().startswith("style-src"))
+    return [token for token in style_src.split() if token.startswith("'sha256-")]
+
+
+def test_the_code_colours_come_in_the_page_allowed_by_their_hash(clients, setup, members):
+    import base64
+    import hashlib
+
+    code = setup["zopa"]
+    code.colour = "#123abc"
+    code.save()
+    response = clients["coder"].get(page_url(setup))
+    html = response.content.decode()
+    css = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert f".code-{code.pk} {{ --code-colour: #123abc; }}" in css
+    assert f"::highlight(c{code.pk}-against)" in css
+    # No second request for the colours, and the policy allows exactly this stylesheet.
+    assert "codebook.css" not in html
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert _style_hashes(response) == [f"'sha256-{digest}'"]
+    # A revalidation keeps the same policy: a browser updates the page's headers from the 304.
+    again = clients["coder"].get(page_url(setup), headers={"If-None-Match": response["ETag"]})
+    assert again.status_code == 304
+    assert _style_hashes(again) == [f"'sha256-{digest}'"]
+    # The text is in the page, in place of its slot.
+    assert "<!--source-text-->" not in html and setup["source"].text[:20] in html
+    # Other pages keep the site's policy and link the stylesheet.
+    other = clients["coder"].get(reverse("negotiations:my_work", args=[members.study.slug]))
+    assert _style_hashes(other) == [] and "codebook.css" in other.content.decode()
+
+
+def test_a_title_that_looks_like_the_text_slot_stays_text(clients, setup):
+    source = setup["source"]
+    source.title = "<!--source-text--> title"
+    source.save()
+    html = clients["coder"].get(page_url(setup)).content.decode()
+    assert "&lt;!--source-text--&gt; title" in html
+    assert html.count(source.text[:20]) == 1
