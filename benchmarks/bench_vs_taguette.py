@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = next(
-    (parent / "shared" / "peer" for parent in ROOT.parents if (parent / "shared" / "peer").is_dir()),
+    (p / "shared" / "peer" for p in ROOT.parents if (p / "shared" / "peer").is_dir()),
     ROOT.parent / "shared" / "peer",
 )
 PASSWORD = "bench-password-1"

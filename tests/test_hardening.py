@@ -115,3 +115,12 @@ def test_a_nul_character_in_a_filter_is_refused_not_a_server_error(clients, memb
     )
     assert api.status_code == 400
     assert clients["reader"].get(url, {"q": "fuel"}).status_code == 200
+
+
+def test_streamed_pieces_are_joined_into_chunks():
+    from negotiations.http import chunked
+
+    pieces = ["a" * 30, b"b" * 30, "é" * 20, "c" * 5]
+    chunks = list(chunked(pieces, size=50))
+    assert chunks == [b"a" * 30 + b"b" * 30, "é".encode() * 20 + b"c" * 5]
+    assert list(chunked([], size=50)) == []

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from typing import Any
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A text needs the apostrophe only if it starts with a trigger or with an apostrophe.
+_FIRST_CHARS = frozenset(FORMULA_TRIGGERS) | {"'"}
 
 
 def neutralise(value: Any) -> str:
@@ -19,6 +21,8 @@ def neutralise(value: Any) -> str:
     written with ``repr``, the shortest text that reads back as the same float, so a figure
     recomputed from a download matches the page exactly. NaN is written as an empty cell.
     """
+    if type(value) is str:  # most cells: checked first, by one look at the first character
+        return "'" + value if value[:1] in _FIRST_CHARS and _needs_apostrophe(value) else value
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -256,8 +256,11 @@ def test_outsiders_and_anonymous_users(corpus, clients, name):
 
 
 @pytest.mark.parametrize(("name", "n_rows"), [("export_codings", 6), ("export_sources", 3)])
-def test_export_is_streamed(corpus, clients, name, n_rows):
-    response = clients["supervisor"].get(reverse(f"negotiations:{name}", args=["test-study"]))
+def test_export_is_streamed(corpus, clients, name, n_rows, monkeypatch):
+    url = reverse(f"negotiations:{name}", args=["test-study"])
+    whole = b"".join(clients["supervisor"].get(url).streaming_content)
+    monkeypatch.setattr("negotiations.http.CHUNK_BYTES", 100)
+    response = clients["supervisor"].get(url)
 
     assert isinstance(response, StreamingHttpResponse)
     assert response.streaming
@@ -267,9 +270,12 @@ def test_export_is_streamed(corpus, clients, name, n_rows):
     assert response["Content-Disposition"] == (
         f'attachment; filename="test-study-{kind}-{stamp}.csv"'
     )
-    # One chunk per CSV record: the body is never built in memory as a whole.
+    # Chunks of about CHUNK_BYTES: the body is never built in memory as a whole, and a server
+    # does not write it one line at a time either.
     chunks = list(response.streaming_content)
-    assert len(chunks) == 1 + n_rows
+    assert b"".join(chunks) == whole and whole.count(b"\n") >= 1 + n_rows
+    assert len(chunks) >= 3
+    assert all(100 <= len(chunk) < 100 + 2_000 for chunk in chunks[:-1])
 
 
 # Commands ---------------------------------------------------------------------------------------
