@@ -9,7 +9,7 @@ against TrustCoder under gunicorn with production settings (2 workers), on SQLit
 PostgreSQL (``--postgres URL`` of a server where a scratch database may be created). The workload
 is the peer's: ``make_text`` and ``plan_highlights`` (code points here, UTF-8 bytes there). Times
 are what a browser's requests take, from sending to the whole response read: opening a source is
-its page and its per-study stylesheet (everything needed before the highlights are painted; the
+its page (everything needed before the highlights are painted, the code colours included; the
 scripts are cached), a save is the htmx POST, the export is the CSV download. The medians of each
 round are combined by their median; the table prints the ratio TrustCoder / Taguette.
 """
@@ -240,13 +240,11 @@ class TrustCoder:
         return f"/studies/{slug}/sources/{self.ids['sources'][key]}/code/?layer=all"
 
     def open(self, key: str) -> int:
-        """The page and its stylesheet; returns the bytes received."""
-        slug = key.split("-")[0]
+        """The page, which carries the code colours; returns the bytes received."""
         status, _, page = self.supervisor.request("GET", self.page(key))
         assert status == 200, status
-        status, _, css = self.supervisor.request("GET", f"/studies/{slug}/codebook.css")
-        assert status == 200, status
-        return len(page) + len(css)
+        assert "codebook.css" not in page.decode(), "the page needs a second request"
+        return len(page)
 
     def save(self) -> int:
         source = self.ids["sources"][f"bench-{self.args_highlights}"]
@@ -431,7 +429,7 @@ def main() -> None:
         p = statistics.median(figures[key]["PostgreSQL"])
         print(f"| {label} | {t:.0f} ms | {s:.0f} / {p:.0f} ms | {s / t:.2f} / {p / t:.2f} |")
     print(
-        f"\nBytes: page and stylesheet {sizes['open SQLite']:,} (SQLite), "
+        f"\nBytes: page {sizes['open SQLite']:,} (SQLite), "
         f"save response {sizes['save SQLite']:,} (body)"
     )
 
