@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from negotiations.models import Source
+from negotiations.consensus import services as consensus_services
+from negotiations.models import (
+    Assignment,
+    AssignmentStatus,
+    Code,
+    CodeSet,
+    Coding,
+    ConsensusUnit,
+    Event,
+    Job,
+    JobKind,
+    Negotiation,
+    Party,
+    Role,
+    Source,
+)
 from negotiations.sources import services as source_services
-from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
+from negotiations.studies import services as study_services
+from tests.factories import (
+    CodeFactory,
+    NegotiationFactory,
+    PartyFactory,
+    PhaseFactory,
+    SourceFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +89,160 @@ def test_study_pages_have_few_queries(clients, members, django_assert_max_num_qu
                 clients["reader"].get(reverse(f"negotiations:{name}", args=[slug])).status_code
                 == 200
             )
+
+
+# -- small vs large: every page ------------------------------------------------------------------
+
+
+def grow(members, n: int) -> None:
+    """Add n of everything a page lists: negotiations with two parties, two phases and two events
+    (and a phase and an event more on the first case), coders, codes, and 2n sources, each coded
+    by cora and a new coder who disagree and submitted."""
+    study = members.study
+    code_set = CodeSet.objects.filter(study=study).order_by("pk").first()
+    first = Negotiation.objects.filter(study=study).order_by("pk").first()
+    coders = [members.coder, members.coder2]
+    for _ in range(n):
+        user = UserFactory()
+        study_services.membership_add(
+            study=study, identifier=user.username, role=Role.CODER, actor_role=Role.OWNER
+        )
+        coders.append(user)
+        CodeFactory(code_set=code_set)
+        negotiation = NegotiationFactory(study=study)
+        parties = [PartyFactory(study=study), PartyFactory(study=study)]
+        negotiation.parties.add(*parties)
+        for case in filter(None, (negotiation, first)):
+            PhaseFactory(negotiation=case)
+            Event.objects.create(negotiation=case, date=date(1994, 10, 21), title="Signed")
+        PhaseFactory(negotiation=negotiation)
+        Event.objects.create(negotiation=negotiation, date=date(1995, 3, 9), title="KEDO")
+        phase = negotiation.phases.first()
+        zopa = Code.objects.get(study=study, name="ZOPA")
+        for k in range(2):
+            source = SourceFactory(
+                study=study, negotiation=negotiation, phase=phase, speaker_party=parties[k]
+            )
+            for i, coder in enumerate((members.coder, coders[-1])):
+                Assignment.objects.create(
+                    source=source,
+                    coder=coder,
+                    status=AssignmentStatus.SUBMITTED,
+                    submitted_at=timezone.now(),
+                )
+                for start, end in ((0, 9), (10, 16), (30, 40)):
+                    Coding.objects.create(
+                        source=source,
+                        coder=coder,
+                        code=zopa,
+                        start=start,
+                        end=end,
+                        quote=source.text[start:end],
+                        stance=("for", "against")[(i + start) % 2],
+                        demonstrating_party=parties[i],
+                        memo=f"memo {start}",
+                    )
+    Job.objects.create(study=study, kind=JobKind.IMPORT_CHECK)
+    consensus_services.consensus_sync(study=study, force=True)
+
+
+# (URL name, the ids it takes, query, who asks). The first objects of each kind are the ones the
+# detail pages show; `grow` adds more of everything, also to them.
+PAGES = {
+    "study": [
+        ("study_detail", (), {}, "supervisor"),
+        ("member_list", (), {}, "supervisor"),
+        ("party_list", (), {}, "supervisor"),
+        ("party_edit", ("party_id",), {}, "supervisor"),
+        ("negotiation_list", (), {}, "reader"),
+        ("negotiation_edit", ("negotiation_id",), {}, "supervisor"),
+        ("codebook", (), {}, "coder"),
+        ("codebook_versions", (), {}, "supervisor"),
+        ("job_list", (), {}, "supervisor"),
+        ("exports", (), {}, "reader"),
+    ],
+    "sources and coding": [
+        ("source_list", (), {}, "reader"),
+        ("source_detail", ("source_id",), {}, "coder"),
+        ("coding_page", ("source_id",), {"layer": "all"}, "supervisor"),
+        ("coding_page", ("source_id",), {}, "coder"),
+        ("coding_data", ("source_id",), {"layer": "all"}, "supervisor"),
+        ("my_work", (), {}, "coder"),
+        ("assignments", (), {}, "supervisor"),
+        ("passage_list", (), {}, "coder"),
+        ("passage_list", (), {"counts": "phase"}, "supervisor"),
+    ],
+    "results": [
+        ("reliability", (), {}, "reader"),
+        ("source_compare", ("source_id",), {}, "supervisor"),
+        ("review_queue", (), {}, "supervisor"),
+        ("review_history", (), {}, "supervisor"),
+        ("review_unit", ("unit_id",), {}, "supervisor"),
+        ("consensus_coders", (), {}, "supervisor"),
+        ("assessments", (), {}, "reader"),
+        ("assessment_negotiation", ("negotiation_id",), {}, "reader"),
+        ("assessment_timeline", ("negotiation_id",), {}, "reader"),
+        ("assessment_robustness", ("negotiation_id",), {}, "reader"),
+    ],
+    "downloads": [
+        ("export_sources", (), {}, "reader"),
+        ("export_codings", (), {}, "reader"),
+        ("export_codings", (), {"as": "xlsx"}, "reader"),
+        ("export_consensus", (), {}, "reader"),
+        ("reliability_passages", (), {}, "reader"),
+        ("reliability_matrix", (), {}, "reader"),
+        ("passage_export_csv", (), {}, "reader"),
+        ("passage_export_xlsx", (), {}, "reader"),
+    ],
+    "api": [
+        ("api-v1:studies", (), {}, "reader"),
+        ("api-v1:study", (), {}, "reader"),
+        ("api-v1:parties", (), {}, "reader"),
+        ("api-v1:negotiations", (), {}, "reader"),
+        ("api-v1:codebook", (), {}, "reader"),
+        ("api-v1:sources", (), {}, "reader"),
+        ("api-v1:codings", (), {}, "coder"),
+        ("api-v1:consensus", (), {}, "reader"),
+        ("api-v1:reliability", (), {}, "reader"),
+        ("api-v1:assessments", (), {}, "reader"),
+    ],
+}
+
+
+def page_ids(members) -> dict:
+    study = members.study
+    return {
+        "slug": study.slug,
+        "party_id": Party.objects.filter(study=study).order_by("pk").first().pk,
+        "negotiation_id": Negotiation.objects.filter(study=study).order_by("pk").first().pk,
+        "source_id": Source.objects.filter(study=study).order_by("pk").first().pk,
+        "unit_id": ConsensusUnit.objects.filter(source__study=study).order_by("pk").first().pk,
+    }
+
+
+def page_queries(clients, members, pages) -> dict[tuple, int]:
+    ids, counts = page_ids(members), {}
+    for name, keys, query, role in pages:
+        full = name if ":" in name else f"negotiations:{name}"
+        slug = () if name == "api-v1:studies" else ("slug",)
+        path = reverse(full, kwargs={k: ids[k] for k in (*slug, *keys)})
+        cache.clear()  # every page measured cold, at both sizes
+        with CaptureQueriesContext(connection) as ctx:
+            response = clients[role].get(path, query)
+            if response.streaming:
+                b"".join(response.streaming_content)  # a download's queries run as it streams
+        assert response.status_code == 200, (name, response.status_code)
+        counts[(name, tuple(sorted(query.items())), role)] = len(ctx)
+    return counts
+
+
+@pytest.mark.parametrize("group", list(PAGES))
+def test_every_page_has_the_same_queries_small_and_large(clients, members, group):
+    """2 cases, coders, codes and 4 sources against 8 of each and 16 sources (more parties,
+    phases, events, codings and consensus units too): no page asks more of the database."""
+    grow(members, 2)
+    small = page_queries(clients, members, PAGES[group])
+    grow(members, 6)
+    large = page_queries(clients, members, PAGES[group])
+    grown = {page: (small[page], large[page]) for page in small if large[page] > small[page]}
+    assert grown == {}
