@@ -101,13 +101,11 @@ def grow(members, n: int) -> None:
     study = members.study
     code_set = CodeSet.objects.filter(study=study).order_by("pk").first()
     first = Negotiation.objects.filter(study=study).order_by("pk").first()
-    coders = [members.coder, members.coder2]
     for _ in range(n):
         user = UserFactory()
         study_services.membership_add(
             study=study, identifier=user.username, role=Role.CODER, actor_role=Role.OWNER
         )
-        coders.append(user)
         CodeFactory(code_set=code_set)
         negotiation = NegotiationFactory(study=study)
         parties = [PartyFactory(study=study), PartyFactory(study=study)]
@@ -119,29 +117,36 @@ def grow(members, n: int) -> None:
         Event.objects.create(negotiation=negotiation, date=date(1995, 3, 9), title="KEDO")
         phase = negotiation.phases.first()
         zopa = Code.objects.get(study=study, name="ZOPA")
-        for k in range(2):
-            source = SourceFactory(
-                study=study, negotiation=negotiation, phase=phase, speaker_party=parties[k]
+        sources = [
+            SourceFactory(study=study, negotiation=negotiation, phase=phase, speaker_party=party)
+            for party in parties
+        ]
+        first_source = Source.objects.filter(study=study).order_by("pk").first()
+        # Cora and the new coder on each new source; the new coder on the first source too, so
+        # that its pages get more coders and codings.
+        work = [(source, coder) for source in sources for coder in (members.coder, user)]
+        if first_source != sources[0]:
+            work.append((first_source, user))
+        for source, coder in work:
+            Assignment.objects.create(
+                source=source,
+                coder=coder,
+                status=AssignmentStatus.SUBMITTED,
+                submitted_at=timezone.now(),
             )
-            for i, coder in enumerate((members.coder, coders[-1])):
-                Assignment.objects.create(
+            i = int(coder == user)
+            for start, end in ((0, 9), (10, 16), (30, 40)):
+                Coding.objects.create(
                     source=source,
                     coder=coder,
-                    status=AssignmentStatus.SUBMITTED,
-                    submitted_at=timezone.now(),
+                    code=zopa,
+                    start=start,
+                    end=end,
+                    quote=source.text[start:end],
+                    stance=("for", "against")[(i + start) % 2],
+                    demonstrating_party=parties[i],
+                    memo=f"memo {start}",
                 )
-                for start, end in ((0, 9), (10, 16), (30, 40)):
-                    Coding.objects.create(
-                        source=source,
-                        coder=coder,
-                        code=zopa,
-                        start=start,
-                        end=end,
-                        quote=source.text[start:end],
-                        stance=("for", "against")[(i + start) % 2],
-                        demonstrating_party=parties[i],
-                        memo=f"memo {start}",
-                    )
     Job.objects.create(study=study, kind=JobKind.IMPORT_CHECK)
     consensus_services.consensus_sync(study=study, force=True)
 
