@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from html.parser import HTMLParser
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -251,3 +253,85 @@ def test_every_page_has_the_same_queries_small_and_large(clients, members, group
     large = page_queries(clients, members, PAGES[group])
     grown = {page: (small[page], large[page]) for page in small if large[page] > small[page]}
     assert grown == {}
+
+
+class _FormFields(HTMLParser):
+    """The fields a browser would post from `<form id=...>`: names and default values."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.select = form_id, False, None
+        self.fields: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        elif not self.inside:
+            return
+        elif tag == "input" and a.get("name"):
+            values = self.fields.setdefault(a["name"], [])
+            if a.get("type") not in ("radio", "checkbox") or "checked" in a:
+                values.append(a.get("value") or "")
+        elif tag in ("select", "textarea") and a.get("name"):
+            self.select = a["name"]
+            self.fields.setdefault(a["name"], [] if tag == "select" else [""])
+        elif tag == "option" and self.select and ("selected" in a or not self.fields[self.select]):
+            self.fields[self.select][:] = [a.get("value") or ""]
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        if tag == "select":
+            self.select = None
+
+
+def test_the_browsers_save_is_the_same_at_20_and_2000_codings(members):
+    """The htmx POST the coding page's form sends (its fields and CSRF token, the headers htmx
+    adds): the same queries and the same response with 20 and with 2,000 codings on the source."""
+    from tests.coding.test_views import big_source
+
+    measured = []
+    for n in (20, 2000):
+        source = big_source(members, n)
+        Assignment.objects.filter(source=source, coder=members.coder).update(
+            status=AssignmentStatus.IN_PROGRESS
+        )
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(members.coder)
+        page_url = reverse("negotiations:coding_page", args=[members.study.slug, source.pk])
+        page = browser.get(page_url)
+        parser = _FormFields("coding-form")
+        parser.feed(page.content.decode())
+        fields = parser.fields
+        assert set(fields) == {
+            "csrfmiddlewaretoken",
+            "start",
+            "end",
+            "quote",
+            "code",
+            "stance",
+            "demonstrating_party",
+            "strength",
+            "memo",
+        }
+        # What coding.js fills in from the selection and the chosen code.
+        start = source.text.index("freeze")
+        fields |= {"start": [str(start)], "end": [str(start + 6)], "quote": ["freeze"]}
+        fields["code"] = [str(Code.objects.get(study=members.study, name="CAPACITY").pk)]
+        post_url = reverse("negotiations:coding_create", args=[members.study.slug, source.pk])
+        headers = {
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver" + page_url,
+            "HX-Trigger": "coding-form",
+            "HX-Target": "coding-form",
+            "X-CSRFToken": fields["csrfmiddlewaretoken"][0],
+        }
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            response = browser.post(post_url, fields, headers=headers)
+        assert response.status_code == 200, response.content.decode()[:300]
+        created = Coding.objects.get(source=source, coder=members.coder, quote="freeze")
+        trigger = response["HX-Trigger"].replace(str(created.pk), "ID")
+        measured.append((len(ctx), len(response.content), len(trigger)))
+    assert measured[0] == measured[1]
