@@ -120,7 +120,9 @@ WALKS: dict[str, Walk] = {
     "assignments": Walk(witness=NONE),
     "assignment_reopen": Walk(("b_assignment_id",), method="POST", witness=NONE),
     # The read API.
-    "api-v1:codings": Walk(reveals=ALL, api=True),
+    "api-v1:codings": Walk(
+        reveals=ALL | {"count"}, witness=ALL | {"count"}, count=lambda n: f'"count": {n},', api=True
+    ),
     "api-v1:codings_csv": Walk(reveals=ALL, api=True),
     "api-v1:consensus": Walk(witness=NONE, api=True),
     "api-v1:consensus_csv": Walk(witness=NONE, api=True),
