@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from negotiations.models import (
     Code,
     CodebookVersion,
     CodeSet,
+    Coding,
     Study,
 )
 
 
-def code_set_list(*, study: Study) -> QuerySet[CodeSet]:
-    return CodeSet.objects.filter(study=study).prefetch_related(
-        Prefetch(
-            "codes",
-            queryset=Code.objects.annotate(n_codings=Count("codings")).order_by("order", "pk"),
+def code_set_list(*, study: Study, counted: QuerySet[Coding] | None = None) -> QuerySet[CodeSet]:
+    """Code sets with their codes, each code with `n_codings`: the codings of `counted` (the ones
+    the member may see: blind coding applies to counts too), or all of them."""
+    if counted is None:
+        codes = Code.objects.annotate(n_codings=Count("codings"))
+    else:
+        per_code = (
+            counted.filter(code=OuterRef("pk"))
+            .order_by()
+            .values("code")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        codes = Code.objects.annotate(n_codings=Coalesce(Subquery(per_code), 0))
+    return CodeSet.objects.filter(study=study).prefetch_related(
+        Prefetch("codes", queryset=codes.order_by("order", "pk"))
     )
 
 

@@ -15,6 +15,7 @@ from negotiations.access import MANAGERS, study_for_member
 from negotiations.codebook import selectors, services
 from negotiations.codebook.forms import CodeForm
 from negotiations.codebook.stylesheet import codebook_stylesheet
+from negotiations.coding import selectors as coding_selectors
 from negotiations.http import HtmxHttpRequest, form_errors
 from negotiations.models import (
     Code,
@@ -26,7 +27,13 @@ def _codebook_page(request: HtmxHttpRequest, study, membership) -> HttpResponse:
     context = {
         "study": study,
         "membership": membership,
-        "code_sets": selectors.code_set_list(study=study),
+        # Blind coding applies to the counts: a coder counts only the codings they may see.
+        "code_sets": selectors.code_set_list(
+            study=study,
+            counted=coding_selectors.coding_list_visible_to(
+                study=study, user=request.user, role=membership.role
+            ),
+        ),
         "versions": selectors.codebook_version_list(study=study)[:1],
     }
     template = "negotiations/codebook/codebook.html"

@@ -226,34 +226,37 @@ def test_mouse_selection_saves_and_highlights_the_same_characters(page, world):
     assert [(p["start"], p["end"]) for p in painted(page)] == [(start, start + len(quote))]
 
 
-# 2. Astral characters, Korean and CRLF before the passage ----------------------------------------
+# 2. Astral characters before and inside the passage, Korean and CRLF before it --------------------
 
 
-def test_offsets_are_code_points_after_emoji_korean_and_crlf(page, world):
+def test_offsets_are_code_points_with_astral_characters_before_and_inside(page, world):
+    """Emoji (a flag is two code points) and a CJK extension-B character (U+2000B) before the
+    selected run and inside it, Korean and CRLF before it: the saved offsets count code points."""
     raw = (
-        "Flags 🇺🇸 and 😀 were waved at the airport.\r\n"
+        "Flags 🇺🇸 and 😀 were waved; 𠀋 was on a banner.\r\n"
         "김정은 위원장은 회담을 환영했다.\r\n"
-        "Officials said the fuel shipment would arrive before winter."
+        "Officials said the fuel 🚢 shipment 𠀋 would arrive 😀 soon, before winter."
     )
     source = world.source(raw)
     assert "\r" not in source.text
-    quote = "fuel shipment would arrive"
-    start = source.text.index(quote)
-    # The browser's own count differs: three astral code points are six UTF-16 units.
-    assert len(source.text[:start].encode("utf-16-le")) // 2 == start + 3
+    quote = "fuel 🚢 shipment 𠀋 would arrive 😀 soon"
+    # Four astral code points before the run, three inside it: the browser counts 88 and 40
+    # UTF-16 units where TrustCoder counts 84 and 37 code points.
+    assert source.text.index(quote) == 84
+    assert len(source.text[:84].encode("utf-16-le")) // 2 == 88
+    assert len(quote) == 37 and len(quote.encode("utf-16-le")) // 2 == 40
     log_in(page, "cora", PASSWORD)
     page.goto(coding_url(source))
 
-    drag_select(page, start, start + len(quote))
+    drag_select(page, 84, 121)
     choose_code(page, "CAPACITY")
     page.click("#save-coding")
     expect(page.locator("#messages")).to_contain_text("Saved CAPACITY")
 
     coding = Coding.objects.get(source=source)
-    assert coding.quote == quote
-    assert coding.start == source.text.index(quote)
-    assert coding.end == coding.start + len(quote)
-    assert source.text[coding.start : coding.end] == coding.quote
+    assert (coding.start, coding.end) == (84, 121)
+    assert coding.quote == "fuel 🚢 shipment 𠀋 would arrive 😀 soon"
+    assert source.text[84:121] == coding.quote
     page.reload()
     assert highlighted_text(page) == quote
 
