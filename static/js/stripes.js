@@ -119,6 +119,7 @@
     }));
     svg.setAttribute("height", String(Math.round(barHeight)));
     svg.setAttribute("viewBox", `0 0 12 ${Math.round(barHeight)}`);
+    svg.setAttribute("preserveAspectRatio", "none");
     svg.replaceChildren(...parts);
   }
 
