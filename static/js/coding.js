@@ -502,6 +502,9 @@
       return;
     }
     const [start, end] = span;
+    // The same passage again (selectionchange fires more than once): keep what the preview says,
+    // e.g. "Choose a code" after Enter.
+    if (f.classList.contains("ready") && $("id_start").value === String(start) && $("id_end").value === String(end)) return;
     const quote = offsets.quote(textRoot(), start, end);
     $("id_start").value = String(start);
     $("id_end").value = String(end);

@@ -399,6 +399,7 @@ def test_code_strength_and_memo_do_not_carry_over(page, world):
     # The next passage needs its own code.
     page.locator("#text").focus()
     page.keyboard.press("j")
+    expect(page.locator("#selection-preview")).to_contain_text("The reactor freeze")
     page.keyboard.press("Enter")
     expect(page.locator("#selection-preview")).to_contain_text("Choose a code")
     assert Coding.objects.count() == 1
