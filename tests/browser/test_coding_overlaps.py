@@ -562,3 +562,22 @@ def test_two_thousand_codings_stay_light_and_draw_as_a_few_paths(page, world):
     # one run per sentence, whatever the codings.
     assert figures["elements"] <= 3 * 4 * 2
     assert figures["textElements"] <= source.segments.count() * 2 + 1
+
+
+def test_the_page_takes_its_shortcut_keys_from_the_server(page, world, monkeypatch):
+    """coding/shortcuts.py is the one list: change a key there and the page follows."""
+    from negotiations.coding import shortcuts
+
+    monkeypatch.setitem(shortcuts.SHORTCUTS, "next_sentence", "n")
+    source = world.source(STATEMENT)
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source))
+    page.keyboard.press("j")  # no longer a shortcut
+    page.wait_for_timeout(100)
+    expect(page.locator("#selection-preview")).not_to_have_class(re.compile("ready"))
+    page.keyboard.press("n")
+    expect(page.locator("#selection-preview")).to_contain_text("The United States will deliver")
+    expect(page.locator("#help-dialog")).to_contain_text("select the next sentence")
+    keys = page.locator("#help-dialog kbd").all_text_contents()
+    assert "n" in keys
+    assert "j" not in keys
