@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from negotiations.coding.shortcuts import shortcut_taking
 from negotiations.form_helpers import StudyObjectsMixin
 from negotiations.models import (
     Code,
@@ -39,6 +40,15 @@ class CodeForm(StudyObjectsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.study = study
         self.limit_to_study(study)
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data.get("key", "")
+        taken = shortcut_taking(key) if key else None
+        if taken:
+            raise forms.ValidationError(
+                f"“{key}” is a shortcut of the coding page ({taken}); choose another key."
+            )
+        return key
 
     def validate_unique(self) -> None:
         # The service reports clashes (name, key) with the whole codebook in view.

@@ -26,6 +26,10 @@ class CodingEditForm(ErrorTextMixin, forms.Form):
     demonstrating_party = forms.ModelChoiceField(queryset=Party.objects.none())
     strength = forms.ChoiceField(choices=[("", "—"), *Strength.choices], required=False)
     memo = forms.CharField(required=False, max_length=5000)
+    # A changed span (coding.js: Shift+Alt+arrows); without them the span stays.
+    start = forms.IntegerField(min_value=0, required=False)
+    end = forms.IntegerField(min_value=1, required=False)
+    quote = forms.CharField(strip=False, max_length=2_000_000, required=False)
 
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,6 +46,10 @@ class CodingForm(CodingEditForm):
 
 class CodingSentencesForm(CodingEditForm):
     segments = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    # Whole sentences carry their own spans.
+    start = None
+    end = None
+    quote = None
 
     def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
         super().__init__(*args, study=study, **kwargs)

@@ -239,6 +239,26 @@ def check_coding_fields(
     return errors
 
 
+def check_span(*, source: Source, start: int, end: int, quote: str) -> dict[str, str]:
+    """The rules of a passage, the same for a new coding and a changed span: inside the text,
+    not empty, and the quote the page showed equal to `text[start:end]`."""
+    if not (0 <= start < end <= len(source.text)):
+        return {
+            "start": (
+                f"The passage [{start}:{end}] is empty or outside the text "
+                f"(0 to {len(source.text)} characters)."
+            )
+        }
+    if source.text[start:end] != quote:
+        return {
+            "quote": (
+                "The selected text does not match the source at these positions; "
+                "reload the page and select the passage again."
+            )
+        }
+    return {}
+
+
 def _checked_coding(
     *,
     source: Source,
@@ -260,16 +280,7 @@ def _checked_coding(
         demonstrating_party=demonstrating_party,
         strength=strength,
     )
-    if not (0 <= start < end <= len(source.text)):
-        errors["start"] = (
-            f"The passage [{start}:{end}] is empty or outside the text "
-            f"(0 to {len(source.text)} characters)."
-        )
-    elif source.text[start:end] != quote:
-        errors["quote"] = (
-            "The selected text does not match the source at these positions; "
-            "reload the page and select the passage again."
-        )
+    errors |= check_span(source=source, start=start, end=end, quote=quote)
     if errors:
         raise ValidationError(errors)
     coding = Coding(
@@ -427,8 +438,12 @@ def coding_update(
     demonstrating_party: Party,
     strength: str = "",
     memo: str = "",
+    start: int | None = None,
+    end: int | None = None,
+    quote: str = "",
 ) -> Coding:
-    """Change a coding's code, stance, party, strength or memo; its span stays."""
+    """Change a coding's code, stance, party, strength or memo, and its span when `start` and
+    `end` are given: a new span is checked like a new coding's (`check_span`)."""
     if coding.coder_id != coder.pk:
         raise PermissionDenied("You can only change your own codings.")
     source = source_for_write(coding.source)
@@ -440,8 +455,15 @@ def coding_update(
         demonstrating_party=demonstrating_party,
         strength=strength,
     )
+    if start is not None or end is not None:
+        if start is None or end is None:
+            errors["start"] = "A changed passage needs both its start and its end."
+        else:
+            errors |= check_span(source=source, start=start, end=end, quote=quote)
     if errors:
         raise ValidationError(errors)
+    if start is not None and end is not None:
+        coding.start, coding.end, coding.quote = start, end, quote
     coding.code = code
     coding.stance = stance
     coding.demonstrating_party = demonstrating_party

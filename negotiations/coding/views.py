@@ -33,6 +33,7 @@ from negotiations.coding.forms import (
     CodingSentencesForm,
 )
 from negotiations.coding.highlight import ListedCoding, codings_payload, render_coding_items
+from negotiations.coding.shortcuts import page_shortcuts
 from negotiations.http import (
     HtmxHttpRequest,
     csp_with_style,
@@ -125,6 +126,7 @@ def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int)
         "stances": Stance.choices,
         "sentence_mode": sentence_mode,
         "source_id": source.pk,
+        "shortcuts": page_shortcuts(),
     }
     if sentence_mode:
         text = source.text

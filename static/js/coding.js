@@ -7,6 +7,8 @@
   "use strict";
 
   const offsets = window.TrustCoderOffsets; // static/js/offsets.js
+  const stripes = window.TrustCoderStripes; // static/js/stripes.js
+  document.documentElement.classList.add("js-coding");
   let sentenceCursor = -1;
   let sentenceAnchor = -1;
 
@@ -28,6 +30,16 @@
   const rangeOf = new Map(); // coding id -> its Range
   let built = 0; // how many rows of data.codings have their list item
   let building = 0;
+  let chosenId = null; // the coding whose span Shift+Alt+arrows change
+  let chosenSpan = null; // its new span while the change is on its way: [start, end]
+  let drawn = { columns: [], width: 0 }; // the stripes as laid out last (for hit-testing)
+  let boxes = []; // every coding's vertical extent in the text, as drawn last
+  // The page's shortcut keys come from the server (coding/shortcuts.py), like the codebook form's
+  // refusal of a code key that one of them takes.
+  const KEYS = (() => {
+    const script = document.getElementById("shortcuts-data");
+    return script ? JSON.parse(script.textContent) : {};
+  })();
 
   function readData() {
     const script = $("codings-data");
@@ -78,6 +90,248 @@
     rangeOf.clear();
     if (painting) CSS.highlights.clear();
     for (const row of data.codings) paint(row);
+    paintChosen();
+    drawSoon();
+  }
+
+  // Stripes and overview ------------------------------------------------------------------------
+  // Positions come from the painted ranges (Range.getBoundingClientRect: one box from the first
+  // line's top to the last line's bottom), measured against the text, and are measured again
+  // whenever the text's size changes.
+  function columnOrder(a, b) {
+    const coders = Object.keys(data.coders);
+    const codes = Object.keys(data.codes);
+    return (
+      coders.indexOf(String(a.coder)) - coders.indexOf(String(b.coder)) ||
+      codes.indexOf(String(a.code)) - codes.indexOf(String(b.code))
+    );
+  }
+
+  // Short labels for the coders' stripe groups: the shortest beginnings of their names that
+  // tell them apart (cora, cody: COR, COD).
+  function initialsOf(coders) {
+    const ids = Object.keys(coders);
+    const names = ids.map((id) => String(coders[id]));
+    const longest = Math.max(2, ...names.map((name) => name.length));
+    for (let n = 2; n <= longest; n++) {
+      const labels = names.map((name) => name.slice(0, n).toUpperCase());
+      if (new Set(labels).size === labels.length || n === longest) {
+        return Object.fromEntries(ids.map((id, i) => [id, labels[i]]));
+      }
+    }
+    return {};
+  }
+
+  // One coding's vertical extent against the stripes' top.
+  function box(row, base) {
+    const range = rangeOf.get(row[ID]);
+    if (!range) return null;
+    const rect = range.getBoundingClientRect();
+    if (!rect.height) return null;
+    return {
+      row,
+      key: data.showCoder ? `${row[CODER]}:${row[CODE]}` : String(row[CODE]),
+      code: row[CODE],
+      coder: data.showCoder ? row[CODER] : 0,
+      against: row[STANCE] === "against",
+      top: rect.top - base,
+      bottom: rect.bottom - base,
+    };
+  }
+
+  // Measuring costs most (a range's box is some tens of microseconds, after one layout). It runs
+  // in one pass: slices interleaved with the list's building would each pay a fresh layout of the
+  // whole page (measured: 2.5 s instead of 0.1 s at 2,000 codings).
+  const SLICE = 100_000;
+  let drawing = 0;
+  function drawStripes() {
+    const svg = $("stripes");
+    if (!svg || !data || !stripes) return;
+    const run = ++drawing;
+    const rows = data.codings;
+    const measured = [];
+    let next = 0;
+    performance.mark("coding-stripes-start");
+    const slice = () => {
+      if (run !== drawing) return;
+      const base = svg.getBoundingClientRect().top;
+      const stop = Math.min(rows.length, next + SLICE);
+      for (; next < stop; next++) {
+        const found = box(rows[next], base);
+        if (found) measured.push(found);
+      }
+      if (next < rows.length) {
+        setTimeout(slice, 0);
+        return;
+      }
+      boxes = measured;
+      drawn = stripes.layout(boxes, columnOrder);
+      const initials = data.showCoder ? initialsOf(data.coders) : null;
+      stripes.drawStripes(svg, drawn, textRoot().getBoundingClientRect().height, initials, chosenId);
+      drawOverview();
+      performance.measure("coding-stripes", "coding-stripes-start");
+      document.dispatchEvent(new CustomEvent("trustcoder:stripes-drawn"));
+    };
+    slice();
+  }
+
+  function drawOverview() {
+    const bar = $("overview");
+    if (!bar || !data || !stripes) return;
+    const text = textRoot().getBoundingClientRect();
+    const view = { top: -text.top, height: window.innerHeight };
+    stripes.drawOverview(bar, boxes, text.height, bar.getBoundingClientRect().height || window.innerHeight, view);
+  }
+
+  let drawQueued = false;
+  function drawSoon() {
+    if (drawQueued) return;
+    drawQueued = true;
+    requestAnimationFrame(() => {
+      drawQueued = false;
+      drawStripes();
+    });
+  }
+
+  let overviewQueued = false;
+  function overviewSoon() {
+    if (overviewQueued) return;
+    overviewQueued = true;
+    requestAnimationFrame(() => {
+      overviewQueued = false;
+      drawOverview();
+    });
+  }
+
+  // The stripe list: what a click on a stripe shows.
+  function hideStripeList() {
+    const box = $("stripe-list");
+    if (box) box.hidden = true;
+  }
+
+  function showStripeList(rows, x, y) {
+    const box = $("stripe-list");
+    if (!box || !rows.length) {
+      hideStripeList();
+      return;
+    }
+    const list = element("ul");
+    for (const row of rows) {
+      const item = element("li");
+      const button = element("button", "link", `${summary(row)}: “${short(offsets.quote(textRoot(), row[START], row[END]), 80)}”`);
+      button.type = "button";
+      button.dataset.coding = String(row[ID]);
+      item.append(button);
+      list.append(item);
+    }
+    box.replaceChildren(element("strong", "", `${rows.length} coding${rows.length === 1 ? "" : "s"}`), list);
+    box.style.left = `${Math.round(window.scrollX + x + 8)}px`;
+    box.style.top = `${Math.round(window.scrollY + y)}px`;
+    box.hidden = false;
+  }
+
+  // The chosen coding ------------------------------------------------------------------------
+  function rowOf(id) {
+    return data ? data.codings.find((row) => row[ID] === id) || null : null;
+  }
+
+  function paintChosen() {
+    if (!painting) return;
+    CSS.highlights.delete("coding-chosen");
+    const row = chosenId === null ? null : rowOf(chosenId);
+    if (!row) return;
+    const [start, end] = chosenSpan || [row[START], row[END]];
+    const highlight = new Highlight(offsets.range(textRoot(), start, end));
+    highlight.priority = 1;
+    CSS.highlights.set("coding-chosen", highlight);
+  }
+
+  function choose(row) {
+    const id = row && data.canCode && row[CODER] === data.me ? row[ID] : null;
+    if (id === chosenId) return;
+    chosenId = id;
+    chosenSpan = null;
+    const root = textRoot();
+    if (root) root.dataset.chosen = id === null ? "" : String(id);
+    paintChosen();
+    // The outline moves; nothing needs measuring again.
+    const svg = $("stripes");
+    if (svg && stripes && drawn.columns.length) {
+      const initials = data.showCoder ? initialsOf(data.coders) : null;
+      stripes.drawStripes(svg, drawn, textRoot().getBoundingClientRect().height, initials, chosenId);
+    }
+  }
+
+  // Shift+Alt+arrows: the end a word later / earlier, the start a word earlier / later. Each step
+  // is shown at once; the change is sent once the keys rest, through the coding's edit URL, and
+  // checked there like a new coding.
+  let spanTimer = 0;
+  function adjustChosen(key) {
+    const row = rowOf(chosenId);
+    if (!row) return;
+    const root = textRoot();
+    let [start, end] = chosenSpan || [row[START], row[END]];
+    if (key === "ArrowRight") end = offsets.wordStep(root, end, 1);
+    else if (key === "ArrowLeft") end = offsets.wordStep(root, end, -1);
+    else if (key === "ArrowUp") start = offsets.wordStep(root, start, -1);
+    else if (key === "ArrowDown") start = offsets.wordStep(root, start, 1);
+    [start, end] = offsets.trimSpan(root, start, end);
+    if (start >= end) return;
+    chosenSpan = [start, end];
+    paintChosen();
+    note(`[${start}:${end}] …`, offsets.range(root, start, end));
+    clearTimeout(spanTimer);
+    spanTimer = setTimeout(sendSpan, 350);
+  }
+
+  function partyId(code) {
+    const option = Array.from(($("c-party") || { options: [] }).options).find((o) => o.dataset.party === code);
+    return option ? option.value : "";
+  }
+
+  let spanForm = null;
+  function sendSpan() {
+    const row = rowOf(chosenId);
+    if (!row || !chosenSpan || !window.htmx) return;
+    if (!spanForm) {
+      spanForm = element("form", "edit-form span-form");
+      spanForm.hidden = true;
+      document.body.append(spanForm);
+    }
+    const [start, end] = chosenSpan;
+    window.htmx.ajax("POST", textRoot().dataset.editUrl.replace("{id}", row[ID]), {
+      source: spanForm,
+      swap: "none",
+      values: {
+        code: row[CODE],
+        stance: row[STANCE],
+        demonstrating_party: partyId(row[PARTY]),
+        strength: row[STRENGTH] || "",
+        memo: row[MEMO] || "",
+        start,
+        end,
+        quote: offsets.quote(textRoot(), start, end),
+      },
+    });
+  }
+
+  // Feedback near the passage: floats over the page, so nothing moves.
+  let noteTimer = 0;
+  function note(text, range, refused = false) {
+    const box = $("save-note");
+    if (!box) return;
+    const rects = range ? range.getClientRects() : [];
+    const last = rects.length ? rects[rects.length - 1] : null;
+    const anchor = last || ($("selection-preview") || textRoot()).getBoundingClientRect();
+    box.textContent = text;
+    box.classList.toggle("refused", refused);
+    box.style.left = `${Math.round(window.scrollX + anchor.left)}px`;
+    box.style.top = `${Math.round(window.scrollY + anchor.bottom + 4)}px`;
+    box.hidden = false;
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(() => {
+      box.hidden = true;
+    }, 2500);
   }
 
   // The codings list ---------------------------------------------------------------------------
@@ -194,6 +448,7 @@
       buildSome(1);
     }
     updateCount();
+    drawSoon();
   }
 
   function removeCoding(id) {
@@ -207,6 +462,8 @@
       built--;
     }
     updateCount();
+    if (id === chosenId) choose(null);
+    drawSoon();
   }
 
   function learnNames(detail) {
@@ -216,6 +473,8 @@
 
   function showLayer(payload) {
     data = payload;
+    chosenId = null;
+    chosenSpan = null;
     paintAll();
     buildList();
     const heading = $("codings-count");
@@ -239,15 +498,20 @@
       $("id_quote").value = "";
       preview.textContent = "Select a passage in the text (mouse, or j/k for sentences).";
       preview.classList.remove("ready");
+      f.classList.remove("ready");
       return;
     }
     const [start, end] = span;
+    // The same passage again (selectionchange fires more than once): keep what the preview says,
+    // e.g. "Choose a code" after Enter.
+    if (f.classList.contains("ready") && $("id_start").value === String(start) && $("id_end").value === String(end)) return;
     const quote = offsets.quote(textRoot(), start, end);
     $("id_start").value = String(start);
     $("id_end").value = String(end);
     $("id_quote").value = quote;
     preview.textContent = `“${quote.length > 160 ? quote.slice(0, 157) + "…" : quote}” [${start}:${end}]`;
     preview.classList.add("ready");
+    f.classList.add("ready");
   }
 
   function refreshSelection() {
@@ -431,8 +695,76 @@
       window.htmx.ajax("GET", edit.getAttribute("href"), { target: slot, swap: "innerHTML" });
     }
     if (textRoot() && textRoot().contains(event.target) && window.getSelection().isCollapsed) {
-      focusCodings(codingsAt(offsetAt(event.clientX, event.clientY)));
+      const rows = codingsAt(offsetAt(event.clientX, event.clientY));
+      focusCodings(rows);
+      // The innermost of the coder's own codings there is the one the arrows change.
+      const own = rows.filter((row) => row[CODER] === data.me);
+      own.sort((a, b) => a[END] - a[START] - (b[END] - b[START]));
+      choose(own[0] || null);
     }
+    const svg = event.target.closest && event.target.closest("#stripes");
+    if (svg && data) {
+      const box = svg.getBoundingClientRect();
+      const rows = stripes.hit(drawn, event.clientX - box.left, event.clientY - box.top);
+      focusCodings(rows);
+      showStripeList(rows, event.clientX, event.clientY);
+      const own = rows.filter((row) => row[CODER] === data.me);
+      if (own.length === 1) choose(own[0]);
+    } else if (!event.target.closest("#stripe-list")) {
+      hideStripeList();
+    }
+    const listed = event.target.closest("#stripe-list button[data-coding]");
+    if (listed) {
+      const row = rowOf(Number(listed.dataset.coding));
+      focusCodings(row ? [row] : []);
+      choose(row);
+      hideStripeList();
+    }
+    const item = event.target.closest("#codings .coding-item");
+    if (item && !event.target.closest("a, button, form, .edit-slot")) choose(rowOf(Number(item.id.slice(7))));
+    const bar = event.target.closest && event.target.closest("#overview");
+    if (bar) {
+      // The overview stands for the whole text: scroll that place of it into the window's upper third.
+      const fraction = (event.clientY - bar.getBoundingClientRect().top) / bar.getBoundingClientRect().height;
+      const text = textRoot().getBoundingClientRect();
+      const top = window.scrollY + text.top + fraction * text.height - window.innerHeight / 3;
+      window.scrollTo({ top: Math.max(0, top), behavior: "instant" });
+    }
+  });
+
+  // On wide screens the panel ends at the window's bottom, even before it sticks to the top, so
+  // the save button (sticky at its foot) is in view whatever the page's scroll.
+  const wide = window.matchMedia("(min-width: 1101px)");
+  function fitPanel() {
+    const panel = form() && form().closest(".panel");
+    if (!panel) return;
+    if (!wide.matches) {
+      panel.style.removeProperty("max-height");
+      return;
+    }
+    const top = Math.max(8, panel.getBoundingClientRect().top);
+    panel.style.maxHeight = `${Math.max(200, window.innerHeight - top - 8)}px`;
+  }
+
+  window.addEventListener("scroll", () => {
+    overviewSoon();
+    fitPanel();
+  }, { passive: true });
+  window.addEventListener("resize", () => {
+    drawSoon();
+    fitPanel();
+  });
+
+  // Leaving with a chosen passage or a memo not yet saved asks first.
+  function unsaved() {
+    const memo = $("c-memo");
+    return Boolean(form() && ($("id_start").value || (memo && memo.value.trim()) || chosenSpan));
+  }
+
+  window.addEventListener("beforeunload", (event) => {
+    if (!unsaved()) return;
+    event.preventDefault();
+    event.returnValue = "";
   });
 
   let pointer = null;
@@ -483,6 +815,7 @@
     if (help && help.open) return;
     if (event.key === "Escape") {
       hideTip();
+      hideStripeList();
       // Leaving a field keeps the passage chosen for the coding; outside a field Esc drops it.
       if (typing(event.target)) {
         event.target.blur();
@@ -498,23 +831,33 @@
       saveCoding();
       return;
     }
+    if (event.shiftKey && event.altKey && !event.ctrlKey && !event.metaKey && !typing(event.target) &&
+        ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(event.key)) {
+      if (chosenId !== null) {
+        event.preventDefault();
+        adjustChosen(event.key);
+      }
+      return;
+    }
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
     const canCode = textRoot().dataset.canCode === "1";
     const key = event.key;
     let handled = true;
-    if (key === "?") $("help-dialog").showModal();
-    else if (key === "j" || key === "J") moveSentence(1, key === "J");
-    else if (key === "k" || key === "K") moveSentence(-1, key === "K");
+    if (key === KEYS.help) $("help-dialog").showModal();
+    else if (key === KEYS.next_sentence) moveSentence(1, false);
+    else if (key === KEYS.extend_next_sentence) moveSentence(1, true);
+    else if (key === KEYS.previous_sentence) moveSentence(-1, false);
+    else if (key === KEYS.extend_previous_sentence) moveSentence(-1, true);
     else if (!canCode) handled = false;
     else if (key === "Enter") {
       if (activates(event.target)) handled = false;
       else saveCoding();
-    } else if (key === "f") setStance("for");
-    else if (key === "a") setStance("against");
-    else if (key === "p") cycleSelect($("c-party"));
-    else if (key === "s") cycleSelect($("c-strength"));
-    else if (key === "m") $("c-memo").focus();
-    else if (key === "u") {
+    } else if (key === KEYS.stance_for) setStance("for");
+    else if (key === KEYS.stance_against) setStance("against");
+    else if (key === KEYS.next_party) cycleSelect($("c-party"));
+    else if (key === KEYS.next_strength) cycleSelect($("c-strength"));
+    else if (key === KEYS.memo) $("c-memo").focus();
+    else if (key === KEYS.undo) {
       const undo = $("undo-form");
       if (undo) undo.requestSubmit();
     } else handled = chooseCode(key);
@@ -562,22 +905,47 @@
     }, 0);
   }
 
+  // Code, strength and memo belong to the coding just saved: the next passage starts without them
+  // (stance and party stay, they follow the source's speaker more often than not).
+  function clearChoices() {
+    const f = form();
+    if (!f) return;
+    f.querySelectorAll('input[name="code"]:checked').forEach((input) => {
+      input.checked = false;
+    });
+    const strength = $("c-strength");
+    if (strength) strength.value = "";
+    const memo = $("c-memo");
+    if (memo) memo.value = "";
+  }
+
   document.body.addEventListener("coding-saved", (event) => {
     learnNames(event.detail);
     addCoding(event.detail.coding);
     window.getSelection().removeAllRanges();
     setPending(null);
-    // The memo belongs to the coding just saved.
-    const memo = $("c-memo");
-    if (memo) memo.value = "";
+    clearChoices();
+    note(`Saved ${event.detail.code}`, rangeOf.get(event.detail.coding[ID]));
     performance.mark("coding-highlight-shown");
     shown();
   });
 
   document.body.addEventListener("coding-changed", (event) => {
     learnNames(event.detail);
-    removeCoding(event.detail.coding[ID]);
+    const id = event.detail.coding[ID];
+    const wasChosen = id === chosenId;
+    const waiting = wasChosen ? chosenSpan : null;
+    removeCoding(id);
     addCoding(event.detail.coding);
+    if (wasChosen) {
+      const row = rowOf(id);
+      choose(row);
+      // A later step already on screen stays until it is sent.
+      const done = waiting && waiting[0] === row[START] && waiting[1] === row[END];
+      if (waiting && !done) chosenSpan = waiting;
+      paintChosen();
+      if (done) note(`Span changed: [${row[START]}:${row[END]}]`, rangeOf.get(id));
+    }
     shown();
   });
 
@@ -592,18 +960,38 @@
     const detail = event.detail;
     if (!detail || !detail.xhr || detail.xhr.status < 400 || !ours(detail.elt)) return;
     if (detail.elt.id === "coding-form") {
+      const start = Number($("id_start").value);
+      const end = Number($("id_end").value);
+      if (end > start) note("Not saved: see the message", offsets.range(textRoot(), start, end), true);
       window.getSelection().removeAllRanges();
       setPending(null);
+    }
+    if (detail.elt === spanForm) {
+      // A refused span: the coding keeps the span it has.
+      chosenSpan = null;
+      paintChosen();
+      note("Span not changed: see the message", null, true);
     }
     shown();
   });
 
   function start() {
     if (!textRoot()) return;
+    textRoot().dataset.chosen = "";
+    fitPanel();
     readData();
     if (data) {
       paintAll();
       buildList();
+      // Lines wrap anew when the text's width changes: measure the stripes again.
+      if (typeof ResizeObserver === "function") {
+        let size = "";
+        new ResizeObserver(([entry]) => {
+          const now = `${Math.round(entry.contentRect.width)}x${Math.round(entry.contentRect.height)}`;
+          if (size && now !== size) drawSoon();
+          size = now;
+        }).observe(textRoot());
+      }
     }
     performance.mark("coding-ready");
   }

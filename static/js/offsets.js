@@ -122,10 +122,29 @@
     return r;
   }
 
+  // The offset one word after (direction 1) or before (-1) `offset`, skipping what lies between
+  // words first: the step of a span's end or start when a coding is widened or narrowed.
+  function wordStep(root, offset, direction) {
+    const text = chars(root);
+    let i = offset;
+    if (direction > 0) {
+      while (i < text.length && !isWordAt(text, i)) i++;
+      while (i < text.length && isWordAt(text, i)) i++;
+    } else {
+      while (i > 0 && !isWordAt(text, i - 1)) i--;
+      while (i > 0 && isWordAt(text, i - 1)) i--;
+    }
+    return i;
+  }
+
+  function trimSpan(root, start, end) {
+    return snapSpan(root, start, end, false);
+  }
+
   function forget(root) {
     charsOf.delete(root);
     startsOf.delete(root);
   }
 
-  window.TrustCoderOffsets = { selectedSpan, quote, forget, range, pointToOffset };
+  window.TrustCoderOffsets = { selectedSpan, quote, forget, range, pointToOffset, wordStep, trimSpan };
 })();
