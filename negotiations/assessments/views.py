@@ -17,6 +17,7 @@ from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
 from negotiations.assessments import selectors, services
 from negotiations.assessments.charts import timeline_chart
 from negotiations.assessments.forms import AssessmentRuleForm, JudgementForm
+from negotiations.chart_layout import SIZES
 from negotiations.http import HtmxHttpRequest, form_errors, table_response
 from negotiations.models import (
     AssessmentJudgement,
@@ -196,21 +197,33 @@ def assessment_timeline(request: HtmxHttpRequest, slug: str, negotiation_id: int
     if party_filter.isdigit():
         marks = [m for m in marks if m["party"] == int(party_filter)]
     codes = selectors.assessment_codes(study=study)
-    chart = timeline_chart(
-        phases=list(negotiation.phases.all()),
-        events=list(negotiation.events.all()),
-        case_dates=(negotiation.start_date, negotiation.end_date),
-        codes=codes,
-        marks=marks,
-        cell_url=reverse("negotiations:assessment_cell", args=[study.slug, negotiation.pk]),
-    )
+    phases = list(negotiation.phases.all())
+    events = list(negotiation.events.all())
+    cell_url = reverse("negotiations:assessment_cell", args=[study.slug, negotiation.pk])
+    # One picture per screen size; the stylesheet shows the one that fits the window.
+    charts = [
+        {
+            **timeline_chart(
+                phases=phases,
+                events=events,
+                case_dates=(negotiation.start_date, negotiation.end_date),
+                codes=codes,
+                marks=marks,
+                cell_url=cell_url,
+                width=width,
+            ),
+            "size": size,
+        }
+        for size, width in SIZES
+    ]
     context = {
         "study": study,
         "membership": membership,
         "negotiation": negotiation,
         "parties": [link.party for link in party_links],
         "party_filter": party_filter,
-        "chart": chart,
+        "charts": charts,
+        "events": events,
     }
     return render(request, "negotiations/assessments/assessment_timeline.html", context)
 

@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
+from negotiations.chart_layout import SIZES
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding.highlight import Span, render_text_html
 from negotiations.consensus import selectors, services
@@ -224,7 +225,8 @@ def consensus_coders(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "study": study,
         "membership": membership,
         "figures": figures,
-        "chart": drift_chart(figures),
+        # One picture per screen size; the stylesheet shows the one that fits the window.
+        "charts": [{**drift_chart(figures, width=w), "size": size} for size, w in SIZES],
         "command": CONSENSUS_COMMAND,
     }
     return render(request, "negotiations/consensus/consensus_coders.html", context)

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
+from negotiations.chart_layout import SIZES
 from negotiations.http import HtmxHttpRequest, csv_response, table_response
 from negotiations.models import (
     Coding,
@@ -64,7 +65,10 @@ def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if report
         else [],
         "heat": heat_matrix(report) if report else None,
-        "chart": alpha_chart(report) if report else None,
+        # One picture per screen size; the stylesheet shows the one that fits the window.
+        "charts": [{**alpha_chart(report, width=w), "size": size} for size, w in SIZES]
+        if report
+        else [],
         "pair_names": [
             report["coder_names"].get(str(c), str(c)) for c in (report.get("pair") or [])
         ]

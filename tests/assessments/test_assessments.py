@@ -367,6 +367,12 @@ def test_pages_show_matrix_timeline_and_robustness(case, clients):
     assert "<svg" in timeline and "<title" in timeline and "<desc" in timeline
     assert "mark-against" in timeline and "mark-for" in timeline
     assert f"source={case['sources'][2].pk}" in timeline  # each mark opens its passages
+    # One picture per screen size, each with its own ids and its element names.
+    for size in ("wide", "medium", "narrow"):
+        assert timeline.count(f'<svg class="chart-{size}"') == 1
+        assert timeline.count(f'id="tl-title-{size}"') == 1
+    assert timeline.count('class="chart-label lane-label"') == 3 * 3  # the three elements
+    assert timeline.count('class="mark-hit"') == timeline.count('class="mark mark-') > 0
     only_dprk = (
         clients["reader"]
         .get(

@@ -340,6 +340,10 @@ def test_coders_against_consensus_and_release(layer, clients, members):
     url = review_url(layer, "consensus_coders")
     html = clients["supervisor"].get(url).content.decode()
     assert "cora" in html and "cody" in html and "<svg" in html
+    for size in ("wide", "medium", "narrow"):
+        assert (
+            html.count(f'<svg class="chart-{size}"') == html.count(f'id="drift-title-{size}"') == 1
+        )
     assert clients["coder"].get(url).status_code == 403
     clients["supervisor"].post(url, {"released": "1"})
     mine = clients["coder"].get(url).content.decode()

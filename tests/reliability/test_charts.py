@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from negotiations.chart_layout import SIZES, text_width
 from negotiations.reliability.charts import alpha_chart, heat_class, heat_matrix
 
 
@@ -26,13 +27,18 @@ def test_heat_class_bins_and_clamps(value, css):
 def test_alpha_chart_places_alpha_and_interval_on_the_axis():
     chart = alpha_chart(report([row("ZOPA", 0.8, (0.6, 1.0))], row("All elements", -0.2)))
     zopa, overall = chart["items"]
-    # The axis runs from -0.2 (x = 170) to 1.0 (x = 620) over 450 pixels.
-    assert chart["axis_x1"] == 170 and chart["axis_x2"] == 620
-    assert zopa["x"] == 545.0 and zopa["value"] == "0.800"
-    assert (zopa["x1"], zopa["x2"]) == (470.0, 620.0)
-    assert overall["x"] == 170.0
-    assert chart["reliable_x"] == 545.0
-    assert chart["tentative_x"] == round(170 + (0.667 + 0.2) / 1.2 * 450, 1)
+    # The axis runs from -0.2 (right of the longest name) to 1.0 (20 units from the edge).
+    x1, x2 = chart["axis_x1"], chart["axis_x2"]
+    assert x1 == round(text_width("All elements", 12) + 20, 1) and x2 == 620
+
+    def at(value):
+        return round(x1 + (value + 0.2) / 1.2 * (x2 - x1), 1)
+
+    assert zopa["x"] == at(0.8) and zopa["value"] == "0.800"
+    assert (zopa["x1"], zopa["x2"]) == (at(0.6), at(1.0))
+    assert overall["x"] == x1
+    assert chart["reliable_x"] == at(0.8)
+    assert chart["tentative_x"] == at(0.667)
     assert overall["y"] - zopa["y"] == 26
 
 
@@ -40,7 +46,23 @@ def test_alpha_chart_leaves_undefined_alpha_unplotted_and_clamps_outliers():
     chart = alpha_chart(report([row("ZOPA", None, verdict="undefined")], row("All", -0.9)))
     undefined, overall = chart["items"]
     assert "x" not in undefined and undefined["verdict"] == "undefined"
-    assert overall["x"] == 170.0
+    assert undefined["undefined"]["text"] == "undefined"
+    assert overall["x"] == chart["axis_x1"]
+
+
+@pytest.mark.parametrize(("size", "width"), SIZES)
+def test_alpha_chart_words_fit_and_never_overlap(size, width):
+    rows = [row("A very long element name for the assumptions codebook", 0.7, (0.66, 0.81))]
+    rows += [row(name, None, verdict="undefined") for name in ("ZOPA", "CHINA_ROLE")]
+    chart = alpha_chart(report(rows, row("All elements", 0.5)), width=width)
+    boxes = [item["box"] for item in chart["labels"]]
+    for box in boxes:
+        assert box.inside(chart["width"], chart["height"]), box
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    first = chart["items"][0]["label"]
+    assert first["text"].endswith("…") and first["full"] == rows[0]["element"]
 
 
 def test_heat_matrix_is_symmetric_in_layout_with_undefined_cells_named():

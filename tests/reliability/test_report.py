@@ -202,6 +202,9 @@ def test_page_permissions_partial_and_lowest(study, clients):
     assert "Least agreement" in supervisor
     assert "cora: for" in supervisor and "cody: against" in supervisor
     assert "<svg" in supervisor and "<title" in supervisor
+    for size in ("wide", "medium", "narrow"):
+        assert supervisor.count(f'id="alpha-chart-title-{size}"') == 1
+    assert partial.count('<svg class="chart-') == 3
     # The cached result is now served on the full page at once.
     assert "From the cache" in clients["supervisor"].get(url).content.decode()
 
