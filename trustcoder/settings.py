@@ -138,6 +138,15 @@ TASKS = {
 TRUSTCODER_BACKGROUND_IMPORT_BYTES = int(
     os.environ.get("TRUSTCODER_BACKGROUND_IMPORT_BYTES", 256 * 1024)
 )
+# A study whose exports (REFI-QDA project, replication package) would hold more than this many
+# characters of text and codings is exported by a worker; smaller ones are downloaded at once.
+TRUSTCODER_BACKGROUND_EXPORT_CHARS = int(
+    os.environ.get("TRUSTCODER_BACKGROUND_EXPORT_CHARS", 2_000_000)
+)
+# A reliability report over more than this many units x coders is computed by a worker.
+TRUSTCODER_BACKGROUND_REPORT_CELLS = int(
+    os.environ.get("TRUSTCODER_BACKGROUND_REPORT_CELLS", 100_000)
+)
 # A running job whose heartbeat is older than this is taken for dead (its worker was killed).
 TRUSTCODER_JOB_STALE_SECONDS = int(os.environ.get("TRUSTCODER_JOB_STALE_SECONDS", 120))
 
@@ -176,6 +185,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files the jobs make (exports) are kept here under random names; nothing serves this folder:
+# each file is sent by its job's download view, to the members allowed to see it.
+MEDIA_ROOT = Path(os.environ.get("TRUSTCODER_MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
