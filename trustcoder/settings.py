@@ -199,12 +199,14 @@ STORAGES = {
     },
 }
 
-# Uploads are read in memory up to this size and refused above it.
+# Uploads are refused above this size.
 TRUSTCODER_MAX_UPLOAD_BYTES = int(os.environ.get("TRUSTCODER_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 TRUSTCODER_MAX_TEXT_CHARS = int(os.environ.get("TRUSTCODER_MAX_TEXT_CHARS", 2_000_000))
 # REFI-QDA projects hold whole texts; larger than a single upload, still bounded before reading.
 TRUSTCODER_MAX_QDPX_BYTES = int(os.environ.get("TRUSTCODER_MAX_QDPX_BYTES", 50 * 1024 * 1024))
-FILE_UPLOAD_MAX_MEMORY_SIZE = TRUSTCODER_MAX_UPLOAD_BYTES
+# An upload larger than this is streamed to a temporary file on disk, 64 KB at a time, instead of
+# being gathered in memory (Django's default, 2.5 MB); the limits above still refuse large ones.
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TRUSTCODER_UPLOAD_MEMORY_BYTES", 2_621_440))
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRUSTCODER_MAX_UPLOAD_BYTES + 1024 * 1024
 # The largest request body accepted at all (one file at the limit plus the form around it); a
 # request declaring more is refused before its body is read. A proxy in front should refuse the

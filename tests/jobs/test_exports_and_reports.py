@@ -279,6 +279,27 @@ def test_a_qdpx_file_is_checked_and_imported_by_jobs(members, clients, large, mo
     assert f"REFI-QDA import #{run.pk}" in listed and "talks.qdpx" in listed
 
 
+def test_a_check_that_fails_shows_its_message_on_the_preview(members, clients, large, monkeypatch):
+    def broken(**kwargs):
+        raise ValueError("the XML parser ran out of memory")
+
+    monkeypatch.setattr(interchange_services, "qdpx_import_plan", broken)
+    clients["supervisor"].post(
+        reverse("negotiations:interchange", args=[members.study.slug]),
+        {"file": upload(nvivo_project())},
+    )
+    job = Job.objects.get(kind=JobKind.QDPX_CHECK)
+    assert (job.state, job.message) == (
+        JobState.FAILED,
+        "The job failed: the XML parser ran out of memory",
+    )
+    staged = QdpxImport.objects.get()
+    page = clients["supervisor"].get(staged.get_preview_url()).content.decode()
+    assert job.message in page and 'role="alert"' in page
+    assert reverse("negotiations:qdpx_import_confirm", args=[staged.pk]) not in page
+    assert not Job.objects.filter(kind=JobKind.QDPX_IMPORT).exists()
+
+
 def test_two_confirmations_import_the_file_once(members, clients, large, settings):
     settings.TASKS = DUMMY_TASKS  # the first job waits in the queue
     staged, _ = interchange_services.qdpx_import_stage(
