@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from negotiations.blobs import blob_write
 from negotiations.codebook import services as codebook_services
 from negotiations.coding import services as coding_services
 from negotiations.interchange.mapping import (
@@ -286,11 +287,12 @@ def qdpx_import_stage(
         new_study_slug=new_study_slug,
         uploaded_by=uploaded_by,
         filename=filename[:255],
-        content=content,
+        content=b"",
         status=ImportStatus.CHECKING,
     )
     stored.full_clean(exclude=["content"])
     stored.save()
+    blob_write(instance=stored, field="content", content=content)
     if not check:
         return stored, None
     return stored, _check(stored)
