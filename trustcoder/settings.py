@@ -139,7 +139,8 @@ TRUSTCODER_BACKGROUND_IMPORT_BYTES = int(
     os.environ.get("TRUSTCODER_BACKGROUND_IMPORT_BYTES", 256 * 1024)
 )
 # A study whose exports (REFI-QDA project, replication package) would hold more than this many
-# characters of text and codings is exported by a worker; smaller ones are downloaded at once.
+# characters of text, sources and codings (see `study_export_chars`) is exported by a worker;
+# smaller ones are downloaded at once.
 TRUSTCODER_BACKGROUND_EXPORT_CHARS = int(
     os.environ.get("TRUSTCODER_BACKGROUND_EXPORT_CHARS", 2_000_000)
 )

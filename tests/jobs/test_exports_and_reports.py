@@ -500,3 +500,10 @@ def test_a_new_submission_means_a_new_report_job(coded, clients, large, settings
     clients["reader"].get(report_url(coded.study), {"compute": "1"})
     keys = set(Job.objects.values_list("params__key", flat=True))
     assert len(keys) == 2
+
+
+def test_the_export_size_counts_texts_sources_and_codings(coded):
+    from negotiations.interchange.selectors import CODING_CHARS, SOURCE_CHARS, study_export_chars
+
+    text = sum(len(s.text) for s in Source.objects.filter(study=coded.study))
+    assert study_export_chars(study=coded.study) == text + 3 * SOURCE_CHARS + 6 * CODING_CHARS
