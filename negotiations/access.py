@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from negotiations.models import Membership, Role, Study
+from negotiations.models import JobKind, Membership, Role, Study
 
 
 def membership_for(*, user: User | AnonymousUser, slug: str) -> Membership:
@@ -37,3 +37,22 @@ ANY_MEMBER = None
 MANAGERS = (Role.OWNER, Role.SUPERVISOR)
 CODERS = (Role.CODER,)
 READERS_AND_MANAGERS = (Role.OWNER, Role.SUPERVISOR, Role.READER)
+
+# Who may start each kind of background job, and so see its result and download its file: the
+# roles of the page that starts it. Imports and REFI-QDA (which carries every coder's codings)
+# are for managers; the reports and the replication package are the readers' pages too. Coders
+# see that a job ran, never what it found, so blind coding holds for every file a job makes.
+JOB_ROLES: dict[str, tuple[str, ...]] = {
+    JobKind.IMPORT_CHECK: MANAGERS,
+    JobKind.IMPORT_RUN: MANAGERS,
+    JobKind.QDPX_CHECK: MANAGERS,
+    JobKind.QDPX_IMPORT: MANAGERS,
+    JobKind.QDPX_EXPORT: MANAGERS,
+    JobKind.REPLICATION: READERS_AND_MANAGERS,
+    JobKind.RELIABILITY: READERS_AND_MANAGERS,
+    JobKind.PASSAGES: READERS_AND_MANAGERS,
+}
+
+
+def may_see_job_result(*, membership: Membership, kind: str) -> bool:
+    return membership.role in JOB_ROLES.get(kind, MANAGERS)

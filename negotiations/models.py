@@ -617,6 +617,8 @@ class QdpxImport(models.Model):
     n_sources = models.PositiveIntegerField(default=0)
     n_codings = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
+    # The plan's public fields, computed once when the file is checked; the preview shows them.
+    preview = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -656,6 +658,12 @@ class SourceImportProblem(models.Model):
 class JobKind(models.TextChoices):
     IMPORT_CHECK = "import_check", "Import check"
     IMPORT_RUN = "import_run", "Import"
+    QDPX_CHECK = "qdpx_check", "REFI-QDA check"
+    QDPX_IMPORT = "qdpx_import", "REFI-QDA import"
+    QDPX_EXPORT = "qdpx_export", "REFI-QDA export"
+    REPLICATION = "replication", "Replication package"
+    RELIABILITY = "reliability", "Reliability report"
+    PASSAGES = "passages", "Passages report"
 
 
 class JobState(models.TextChoices):
@@ -668,7 +676,10 @@ class JobState(models.TextChoices):
 class Job(models.Model):
     """One piece of long work done by a background worker, with its progress and outcome."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="jobs")
+    # Empty only while a REFI-QDA file that will become a new study is checked or imported.
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
     kind = models.CharField(max_length=20, choices=JobKind.choices)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -679,6 +690,15 @@ class Job(models.Model):
     source_import = models.ForeignKey(
         SourceImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
+    qdpx_import = models.ForeignKey(
+        QdpxImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    # What the work needs besides its study (a report's filters and its cache key).
+    params = models.JSONField(default=dict, blank=True)
+    # A file the job made (an export), in the default storage under a random name; served only
+    # by the job's download view, as `output_name`.
+    output = models.FileField(upload_to="jobs/%Y/%m/", blank=True, max_length=200)
+    output_name = models.CharField(max_length=200, blank=True)
     # What the job ended with, for people: a summary or the error.
     message = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
@@ -715,6 +735,17 @@ class Job(models.Model):
             return f"{minutes} min {secs} s"
         hours, minutes = divmod(minutes, 60)
         return f"{hours} h {minutes} min"
+
+    @property
+    def progress_unit(self) -> str:
+        """What the progress counts, for the bar's words."""
+        return {
+            JobKind.IMPORT_CHECK: "rows",
+            JobKind.IMPORT_RUN: "rows",
+            JobKind.QDPX_IMPORT: "sources and codings",
+            JobKind.QDPX_EXPORT: "steps",
+            JobKind.REPLICATION: "tables",
+        }.get(self.kind, "steps")
 
     @property
     def percent(self) -> int:

@@ -16,6 +16,7 @@ from negotiations.models import (
     Invitation,
     Job,
     JobKind,
+    JobState,
     Membership,
     Negotiation,
     Party,
@@ -201,6 +202,7 @@ MANAGE_POSTS = [
     ("source_delete", ("source_id",), {}),
     ("source_import", (), {}),
     ("interchange", (), {}),
+    ("qdpx_export_start", (), {}),
     ("assignments", (), {"coders": "member_id", "mode": "all", "share": 20, "seed": 1}),
     ("invitation_create", (), {"role": "coder", "email": "", "days": "7"}),
     ("invitation_revoke", ("invitation_id",), {}),
@@ -448,6 +450,42 @@ def test_api_tokens_page_is_each_users_own(clients, members, role):
 def test_replication_package_for_readers_and_managers(clients, objects, role):
     response = clients[role].get(url("replication_package", objects))
     expected = {"anonymous": 302, "outsider": 404, "coder": 403}.get(role, 200)
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_replication_package_job_for_readers_and_managers(clients, objects, role):
+    response = clients[role].post(url("replication_package_start", objects))
+    expected = {"anonymous": 302, "outsider": 404, "coder": 403}.get(role, 302)
+    assert response.status_code == expected
+    started = Job.objects.filter(kind=JobKind.REPLICATION)
+    assert started.count() == (1 if expected == 302 and role != "anonymous" else 0)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("kind", "allowed"),
+    [
+        (JobKind.QDPX_EXPORT, {"supervisor", "owner"}),
+        (JobKind.REPLICATION, {"reader", "supervisor", "owner"}),
+    ],
+)
+def test_a_jobs_file_only_for_the_roles_that_may_start_it(
+    clients, members, objects, role, kind, allowed
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    path = default_storage.save("jobs/permission-test.zip", ContentFile(b"PK\x05\x06" + b"\0" * 18))
+    job = Job.objects.create(
+        study=members.study,
+        kind=kind,
+        state=JobState.SUCCEEDED,
+        output=path,
+        output_name="test-study-20261202.zip",
+    )
+    response = clients[role].get(url("job_download", {**objects, "job_id": job.pk}, "job_id"))
+    expected = {"anonymous": 302, "outsider": 404}.get(role, 200 if role in allowed else 403)
     assert response.status_code == expected
 
 

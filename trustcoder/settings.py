@@ -138,6 +138,16 @@ TASKS = {
 TRUSTCODER_BACKGROUND_IMPORT_BYTES = int(
     os.environ.get("TRUSTCODER_BACKGROUND_IMPORT_BYTES", 256 * 1024)
 )
+# A study whose exports (REFI-QDA project, replication package) would hold more than this many
+# characters of text, sources and codings (see `study_export_chars`) is exported by a worker;
+# smaller ones are downloaded at once.
+TRUSTCODER_BACKGROUND_EXPORT_CHARS = int(
+    os.environ.get("TRUSTCODER_BACKGROUND_EXPORT_CHARS", 2_000_000)
+)
+# A reliability report over more than this many units x coders is computed by a worker.
+TRUSTCODER_BACKGROUND_REPORT_CELLS = int(
+    os.environ.get("TRUSTCODER_BACKGROUND_REPORT_CELLS", 100_000)
+)
 # A running job whose heartbeat is older than this is taken for dead (its worker was killed).
 TRUSTCODER_JOB_STALE_SECONDS = int(os.environ.get("TRUSTCODER_JOB_STALE_SECONDS", 120))
 
@@ -176,6 +186,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files the jobs make (exports) are kept here under random names; nothing serves this folder:
+# each file is sent by its job's download view, to the members allowed to see it.
+MEDIA_ROOT = Path(os.environ.get("TRUSTCODER_MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -187,12 +200,14 @@ STORAGES = {
     },
 }
 
-# Uploads are read in memory up to this size and refused above it.
+# Uploads are refused above this size.
 TRUSTCODER_MAX_UPLOAD_BYTES = int(os.environ.get("TRUSTCODER_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 TRUSTCODER_MAX_TEXT_CHARS = int(os.environ.get("TRUSTCODER_MAX_TEXT_CHARS", 2_000_000))
 # REFI-QDA projects hold whole texts; larger than a single upload, still bounded before reading.
 TRUSTCODER_MAX_QDPX_BYTES = int(os.environ.get("TRUSTCODER_MAX_QDPX_BYTES", 50 * 1024 * 1024))
-FILE_UPLOAD_MAX_MEMORY_SIZE = TRUSTCODER_MAX_UPLOAD_BYTES
+# An upload larger than this is streamed to a temporary file on disk, 64 KB at a time, instead of
+# being gathered in memory (Django's default, 2.5 MB); the limits above still refuse large ones.
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TRUSTCODER_UPLOAD_MEMORY_BYTES", 2_621_440))
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRUSTCODER_MAX_UPLOAD_BYTES + 1024 * 1024
 # The largest request body accepted at all (one file at the limit plus the form around it); a
 # request declaring more is refused before its body is read. A proxy in front should refuse the

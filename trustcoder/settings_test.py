@@ -1,6 +1,8 @@
 """Settings for the test suite: the real settings with a throwaway key and fast password hashing."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-only-key-6f1d0c9e8b7a4d3c2b1a0f9e8d7c6b5a")
 
@@ -25,3 +27,5 @@ DATABASES = {"default": DATABASES["default"]}
 TRUSTCODER_PROGRESS_DATABASE = "default"
 # Tasks run inside the request that enqueues them; the PostgreSQL worker tests start real workers.
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Files made by jobs go to a throwaway folder.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="trustcoder-media-"))

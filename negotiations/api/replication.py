@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import IO, Any
@@ -261,8 +261,12 @@ def _schema(fields: list[Field]) -> dict[str, Any]:
     return {"fields": out, "missingValues": [""]}
 
 
-def replication_package_write(*, study: Study, output: IO[bytes]) -> list[str]:
-    """Write the study's replication package as a zip to `output`; the names of its files."""
+def replication_package_write(
+    *, study: Study, output: IO[bytes], progress: Callable[[int, int], None] | None = None
+) -> list[str]:
+    """Write the study's replication package as a zip to `output`; the names of its files.
+
+    `progress`, when given, is called with (tables written, tables) as the work goes."""
     filters = ReliabilityFilters()
     report = reliability_services.reliability_report(study=study, filters=filters)
     assert report is not None
@@ -332,12 +336,15 @@ def replication_package_write(*, study: Study, output: IO[bytes]) -> list[str]:
         version = "unreleased"
     settings = study_settings(study, filters)
     names = []
+    steps = len(tables) + 1
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for table in tables:
+        for done, table in enumerate(tables, start=1):
             with archive.open(f"{table.name}.csv", "w") as handle:
                 for line in table.lines:
                     handle.write(line.encode("utf-8"))
             names.append(f"{table.name}.csv")
+            if progress is not None:
+                progress(done, steps)
         archive.writestr(
             "codebook.qdc", write_qdc(interchange_selectors.codebook_codes(study=study))
         )
@@ -364,4 +371,6 @@ def replication_package_write(*, study: Study, output: IO[bytes]) -> list[str]:
         }
         archive.writestr("datapackage.json", json.dumps(package, indent=2) + "\n")
         names += ["settings.json", "README.md", "datapackage.json"]
+    if progress is not None:
+        progress(steps, steps)
     return names

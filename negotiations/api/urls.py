@@ -14,6 +14,11 @@ urlpatterns = [
         name="replication_package",
     ),
     path(
+        "studies/<slug:slug>/exports/replication-package/start/",
+        views.replication_package_start,
+        name="replication_package_start",
+    ),
+    path(
         "account/api-tokens/<int:token_id>/revoke/",
         views.api_token_revoke,
         name="api_token_revoke",

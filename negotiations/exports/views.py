@@ -11,14 +11,21 @@ from django.http import (
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from negotiations.access import study_for_member
+from negotiations.access import READERS_AND_MANAGERS, study_for_member
 from negotiations.http import HtmxHttpRequest
+from negotiations.interchange import selectors as interchange_selectors
 
 
 @require_GET
 def exports_page(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     study, membership = study_for_member(request, slug)
-    context = {"study": study, "membership": membership}
+    context = {
+        "study": study,
+        "membership": membership,
+        "replication_in_background": membership.role in READERS_AND_MANAGERS
+        and interchange_selectors.study_export_chars(study=study)
+        > settings.TRUSTCODER_BACKGROUND_EXPORT_CHARS,
+    }
     return render(request, "negotiations/exports/exports.html", context)
 
 

@@ -8,6 +8,7 @@ reporting progress through a callback, so that it can run in a background task.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from negotiations.blobs import blob_write
 from negotiations.codebook import services as codebook_services
 from negotiations.coding import services as coding_services
 from negotiations.interchange.mapping import (
@@ -252,6 +254,17 @@ def qdpx_import(
     return study
 
 
+def plan_preview(plan: ImportPlan) -> dict[str, object]:
+    """The plan's public fields as JSON-ready data: what the preview shows, stored once."""
+    preview: dict[str, object] = {
+        f.name: getattr(plan, f.name)
+        for f in dataclasses.fields(plan)
+        if not f.name.startswith("_")
+    }
+    preview["ok"] = plan.ok
+    return preview
+
+
 @transaction.atomic
 def qdpx_import_stage(
     *,
@@ -261,24 +274,49 @@ def qdpx_import_stage(
     study: Study | None,
     new_study_name: str = "",
     new_study_slug: str = "",
-) -> tuple[QdpxImport, ImportPlan]:
-    """Keep an upload for its preview; nothing of the study changes."""
-    plan = qdpx_import_plan(content=content, study=study, study_name=new_study_name)
+    check: bool = True,
+) -> tuple[QdpxImport, ImportPlan | None]:
+    """Keep an upload for its preview; nothing of the study changes.
+
+    With `check` the file is planned at once (its preview stored); without, it waits, marked as
+    being checked, for `qdpx_import_check` (a background job) and no plan is returned.
+    """
     stored = QdpxImport(
         study=study,
         new_study_name=new_study_name,
         new_study_slug=new_study_slug,
         uploaded_by=uploaded_by,
         filename=filename[:255],
-        content=content,
-        status=ImportStatus.PREVIEWED if plan.ok else ImportStatus.FAILED,
-        n_sources=len(plan.sources),
-        n_codings=plan.n_codings,
-        message="\n".join(plan.problems),
+        content=b"",
+        status=ImportStatus.CHECKING,
     )
     stored.full_clean(exclude=["content"])
     stored.save()
-    return stored, plan
+    blob_write(instance=stored, field="content", content=content)
+    if not check:
+        return stored, None
+    return stored, _check(stored)
+
+
+def qdpx_import_check(*, upload: QdpxImport) -> QdpxImport:
+    """Plan a stored upload and keep its preview: what the background check runs."""
+    if upload.status != ImportStatus.CHECKING:
+        raise ValidationError("This upload was checked already.")
+    _check(upload)
+    return upload
+
+
+def _check(stored: QdpxImport) -> ImportPlan:
+    plan = qdpx_import_plan(
+        content=bytes(stored.content), study=stored.study, study_name=stored.new_study_name
+    )
+    stored.status = ImportStatus.PREVIEWED if plan.ok else ImportStatus.FAILED
+    stored.n_sources = len(plan.sources)
+    stored.n_codings = plan.n_codings
+    stored.message = "\n".join(plan.problems)
+    stored.preview = plan_preview(plan)
+    stored.save(update_fields=["status", "n_sources", "n_codings", "message", "preview"])
+    return plan
 
 
 def qdpx_import_run(*, upload: QdpxImport, progress: Progress | None = None) -> Study:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -16,7 +17,8 @@ from negotiations.http import HtmxHttpRequest, error_text
 from negotiations.interchange import planning, selectors, services
 from negotiations.interchange.forms import QdpxNewStudyForm, QdpxUploadForm, limit_text
 from negotiations.interchange.qdpx import write_qdc, write_qdpx
-from negotiations.models import ImportStatus, QdpxImport
+from negotiations.jobs import services as job_services
+from negotiations.models import ImportStatus, Job, JobKind, JobState, QdpxImport, Study
 
 # The multipart envelope around the file: a body larger than the file limit plus this is refused
 # before Django reads it.
@@ -29,6 +31,26 @@ def _too_large(request: HtmxHttpRequest) -> bool:
     except ValueError:
         return True
     return length > settings.TRUSTCODER_MAX_QDPX_BYTES + _ENVELOPE_BYTES
+
+
+def _export_in_background(study: Study) -> bool:
+    return selectors.study_export_chars(study=study) > settings.TRUSTCODER_BACKGROUND_EXPORT_CHARS
+
+
+def _stage(request: HtmxHttpRequest, upload, study: Study | None, **new_study: str) -> QdpxImport:
+    """Keep the upload; a large one is checked (its preview planned) by a worker."""
+    in_background = upload.size > settings.TRUSTCODER_BACKGROUND_IMPORT_BYTES
+    staged, _ = services.qdpx_import_stage(
+        content=upload.read(),
+        filename=upload.name,
+        uploaded_by=request.user,
+        study=study,
+        check=not in_background,
+        **new_study,
+    )
+    if in_background:
+        job_services.qdpx_check_start(upload=staged, actor=request.user)
+    return staged
 
 
 def _refuse_large(request: HtmxHttpRequest, template: str, context: dict) -> HttpResponse:
@@ -44,16 +66,17 @@ def interchange(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     template = "negotiations/interchange/interchange.html"
     if request.htmx:
         template += "#upload"
-    context = {"study": study, "membership": membership}
+    context = {
+        "study": study,
+        "membership": membership,
+        "export_in_background": _export_in_background(study),
+    }
     if request.method == "POST" and _too_large(request):
         context["form"] = QdpxUploadForm()
         return _refuse_large(request, template, context)
     form = QdpxUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        staged, _ = services.qdpx_import_stage(
-            content=upload.read(), filename=upload.name, uploaded_by=request.user, study=study
-        )
+        staged = _stage(request, form.cleaned_data["file"], study)
         if request.htmx:
             return HttpResponseClientRedirect(staged.get_preview_url())
         return redirect(staged.get_preview_url())
@@ -75,12 +98,10 @@ def qdpx_import_new(request: HtmxHttpRequest) -> HttpResponse:
         return _refuse_large(request, template, {"form": QdpxNewStudyForm()})
     form = QdpxNewStudyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        staged, _ = services.qdpx_import_stage(
-            content=upload.read(),
-            filename=upload.name,
-            uploaded_by=request.user,
-            study=None,
+        staged = _stage(
+            request,
+            form.cleaned_data["file"],
+            None,
             new_study_name=form.cleaned_data["name"],
             new_study_slug=form.cleaned_data["slug"],
         )
@@ -103,44 +124,78 @@ def _upload_for(request: HtmxHttpRequest, import_id: int) -> tuple[QdpxImport, d
     return upload, context
 
 
+def _latest_job(upload: QdpxImport) -> Job | None:
+    return (
+        Job.objects.filter(qdpx_import=upload, kind__in=(JobKind.QDPX_CHECK, JobKind.QDPX_IMPORT))
+        .select_related("started_by")
+        .order_by("-pk")
+        .first()
+    )
+
+
 @require_GET
 def qdpx_import_preview(request: HtmxHttpRequest, import_id: int) -> HttpResponse:
-    """What the import will create and map; nothing is saved until the button is pressed."""
+    """What the import will create and map, as planned once when the file was checked; nothing
+    is saved until the button is pressed. While a job checks or imports the file, its progress."""
     upload, context = _upload_for(request, import_id)
-    if upload.status == ImportStatus.PREVIEWED:
-        context["plan"] = planning.qdpx_import_plan(
-            content=bytes(upload.content), study=upload.study, study_name=upload.new_study_name
+    job_services.jobs_sweep(study=upload.study)
+    job = _latest_job(upload)
+    context["job"] = job
+    imported = job is not None and job.kind == JobKind.QDPX_IMPORT
+    if upload.status == ImportStatus.PREVIEWED and not imported:
+        # Uploads staged before previews were stored are planned here, once more.
+        context["plan"] = upload.preview or services.plan_preview(
+            planning.qdpx_import_plan(
+                content=bytes(upload.content), study=upload.study, study_name=upload.new_study_name
+            )
         )
-    return render(request, "negotiations/interchange/import_preview.html", context)
+    elif upload.status == ImportStatus.FAILED and upload.preview and not imported:
+        context["plan"] = upload.preview
+    template = "negotiations/interchange/import_preview.html"
+    if request.htmx:
+        template += "#preview"
+    return render(request, template, context)
 
 
 @require_POST
 def qdpx_import_confirm(request: HtmxHttpRequest, import_id: int) -> HttpResponse:
-    upload, context = _upload_for(request, import_id)
-    if upload.status != ImportStatus.PREVIEWED:
-        messages.error(request, "This file was already imported or refused; upload it again.")
-        return redirect(upload.get_preview_url())
-    started = timezone.now()
+    """Queue the import of the previewed file (once); its preview page shows the progress."""
+    upload, _ = _upload_for(request, import_id)
+    url = upload.get_preview_url()
     try:
-        study = services.qdpx_import_run(upload=upload)
-    except planning.QdpxImportError as err:
-        context["plan"] = err.plan
-        return render(request, "negotiations/interchange/import_preview.html", context, status=422)
+        job = job_services.qdpx_import_start(upload=upload, actor=request.user)
     except ValidationError as err:
         messages.error(request, f"Nothing was imported: {error_text(err)}")
-        return redirect(upload.get_preview_url())
-    seconds = (timezone.now() - started).total_seconds()
-    messages.success(
-        request,
-        f"Imported {upload.n_sources:,} sources and {upload.n_codings:,} codings "
-        f"in {seconds:.1f} s.",
-    )
-    return redirect("negotiations:study_detail", slug=study.slug)
+    else:
+        job.refresh_from_db()
+        if job.state == JobState.SUCCEEDED:
+            # Already done (a quick worker, or tasks run at once): straight to the study.
+            messages.success(request, job.message)
+            url = reverse("negotiations:study_detail", args=[job.result["study"]])
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_POST
+def qdpx_export_start(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Have a worker write the study's REFI-QDA project; its job page offers the file."""
+    study, _ = study_for_member(request, slug, MANAGERS)
+    job = job_services.export_start(study=study, kind=JobKind.QDPX_EXPORT, actor=request.user)
+    url = reverse("negotiations:job_detail", args=[study.slug, job.pk])
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
 
 
 @require_GET
 def export_qdpx(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The project at once, for a study small enough; a larger one is sent to its page, which
+    offers the export in the background (no long work inside a request)."""
     study, _ = study_for_member(request, slug, MANAGERS)
+    if _export_in_background(study):
+        messages.info(request, "This study is large: prepare the project in the background.")
+        return redirect("negotiations:interchange", slug=study.slug)
     data = write_qdpx(selectors.study_project(study=study))
     stamp = timezone.now().strftime("%Y%m%d")
     response = HttpResponse(data, content_type="application/zip")

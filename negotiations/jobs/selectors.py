@@ -11,8 +11,8 @@ from negotiations.models import Job, JobKind, SourceImport, Study
 def job_list(*, study: Study) -> QuerySet[Job]:
     return (
         Job.objects.filter(study=study)
-        .select_related("started_by", "source_import")
-        .defer("source_import__content")
+        .select_related("started_by", "source_import", "qdpx_import")
+        .defer("source_import__content", "qdpx_import__content")
     )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,17 +20,26 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from negotiations.api.replication import replication_package_write
+from negotiations.interchange import planning as qdpx_planning
+from negotiations.interchange import selectors as interchange_selectors
+from negotiations.interchange import services as interchange_services
+from negotiations.interchange.qdpx import write_qdpx
 from negotiations.models import (
     ImportStatus,
     Job,
     JobKind,
     JobState,
+    QdpxImport,
     SourceImport,
     Study,
 )
+from negotiations.reliability import services as reliability_services
 from negotiations.sources import services as source_services
 from negotiations.sources.resources import row_progress
 
@@ -50,10 +61,12 @@ def worker_name() -> str:
 @transaction.atomic
 def job_enqueue(
     *,
-    study: Study,
+    study: Study | None,
     kind: str,
     started_by: User | None,
     source_import: SourceImport | None = None,
+    qdpx_import: QdpxImport | None = None,
+    params: dict | None = None,
     progress_total: int = 0,
 ) -> Job:
     """Record a job and queue it; a worker (or the immediate backend in tests) runs it.
@@ -68,6 +81,8 @@ def job_enqueue(
         kind=kind,
         started_by=started_by,
         source_import=source_import,
+        qdpx_import=qdpx_import,
+        params=params or {},
         progress_total=progress_total,
     )
     job.full_clean()
@@ -169,9 +184,10 @@ def job_run(*, job_id: int) -> Job | None:
     # Read on the default connection: the work's rows (a source's created_by) must come from
     # the connection that writes them.
     job = Job.objects.select_related("started_by").get(pk=job_id)
-    token = row_progress.set(ProgressReporter(job_id))
+    reporter = ProgressReporter(job_id)
+    token = row_progress.set(reporter)
     try:
-        state, message, result = _run(job)
+        state, message, result = _run(job, reporter)
     except Exception as exc:
         logger.exception("Job %s failed", job_id)
         state, message, result = JobState.FAILED, f"The job failed: {exc}", {}
@@ -184,6 +200,10 @@ def job_run(*, job_id: int) -> Job | None:
         "finished_at": timezone.now(),
         "heartbeat_at": timezone.now(),
     }
+    # A file the job made, and a new study it created, are fields of the job, not its result.
+    for field in ("output", "output_name", "study_id"):
+        if field in result:
+            update[field] = result.pop(field)
     if state == JobState.SUCCEEDED:
         total = result.get("n_rows") or Job.objects.get(pk=job_id).progress_total
         update["progress_done"] = update["progress_total"] = total
@@ -192,11 +212,21 @@ def job_run(*, job_id: int) -> Job | None:
     return Job.objects.get(pk=job_id)
 
 
-def _run(job: Job) -> tuple[str, str, dict]:
+def _run(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
     if job.kind == JobKind.IMPORT_CHECK:
         return _run_import_check(job)
     if job.kind == JobKind.IMPORT_RUN:
         return _run_import(job)
+    if job.kind == JobKind.QDPX_CHECK:
+        return _run_qdpx_check(job)
+    if job.kind == JobKind.QDPX_IMPORT:
+        return _run_qdpx_import(job, reporter)
+    if job.kind == JobKind.QDPX_EXPORT:
+        return _run_qdpx_export(job, reporter)
+    if job.kind == JobKind.REPLICATION:
+        return _run_replication(job, reporter)
+    if job.kind in (JobKind.RELIABILITY, JobKind.PASSAGES):
+        return _run_report(job)
     return JobState.FAILED, f"Unknown kind of job: {job.kind}.", {}
 
 
@@ -234,6 +264,177 @@ def _run_import(job: Job) -> tuple[str, str, dict]:
         JobState.FAILED,
         f"The import found {problems:,} problems; nothing was saved.",
         {"n_errors": problems},
+    )
+
+
+# REFI-QDA, exports and reports ---------------------------------------------------------------
+
+
+def qdpx_check_start(*, upload: QdpxImport, actor: User) -> Job:
+    """Plan a staged REFI-QDA file (its preview) in the background."""
+    return job_enqueue(
+        study=upload.study, kind=JobKind.QDPX_CHECK, started_by=actor, qdpx_import=upload
+    )
+
+
+@transaction.atomic
+def qdpx_import_start(*, upload: QdpxImport, actor: User) -> Job:
+    """Queue the import of a previewed REFI-QDA file, once.
+
+    As for a source import, the upload's row is locked while we look for a job already importing
+    it: two confirmations queue one job, the second is refused with its number.
+    """
+    staged = QdpxImport.objects.select_for_update().defer("content").get(pk=upload.pk)
+    if staged.status != ImportStatus.PREVIEWED:
+        raise ValidationError("This file was already imported or refused; upload it again.")
+    earlier = (
+        Job.objects.filter(
+            qdpx_import=staged,
+            kind=JobKind.QDPX_IMPORT,
+            state__in=(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED),
+        )
+        .order_by("pk")
+        .first()
+    )
+    if earlier is not None:
+        raise ValidationError(f"This file is already being imported (job #{earlier.pk}).")
+    return job_enqueue(
+        study=staged.study,
+        kind=JobKind.QDPX_IMPORT,
+        started_by=actor,
+        qdpx_import=staged,
+        progress_total=staged.n_sources + staged.n_codings,
+    )
+
+
+def export_start(*, study: Study, kind: str, actor: User) -> Job:
+    """Queue an export of the study (a REFI-QDA project or the replication package)."""
+    if kind not in (JobKind.QDPX_EXPORT, JobKind.REPLICATION):
+        raise ValidationError(f"Not an export: {kind}.")
+    return job_enqueue(study=study, kind=kind, started_by=actor)
+
+
+@transaction.atomic
+def report_start(*, study: Study, params: dict, actor: User, retry: bool = False) -> Job:
+    """The job computing a report (`reliability_services.report_params`): the one already queued,
+    running or done for the same report of the same data, or a new one.
+
+    Everyone polling the page shares one job; a failed one is shown until `retry` asks again.
+    The study's row is locked meanwhile, so two first looks queue one job.
+    """
+    Study.objects.select_for_update().filter(pk=study.pk).first()
+    kind = JobKind.PASSAGES if params.get("unitizing") else JobKind.RELIABILITY
+    latest = (
+        Job.objects.filter(study=study, kind=kind, params__key=params["key"])
+        .select_related("started_by")
+        .order_by("-pk")
+        .first()
+    )
+    # A succeeded one whose report is no longer in the cache is computed again.
+    waiting = latest is not None and latest.state in (JobState.QUEUED, JobState.RUNNING)
+    failed = latest is not None and latest.state == JobState.FAILED
+    if waiting or (failed and not retry):
+        return latest
+    return job_enqueue(study=study, kind=kind, started_by=actor, params=params)
+
+
+def _store(job: Job, handle, suffix: str, name: str) -> dict:
+    """Keep a file the job made in the default storage, under a name nobody can guess."""
+    handle.seek(0)
+    path = default_storage.save(f"jobs/{secrets.token_hex(16)}{suffix}", File(handle))
+    return {"output": path, "output_name": name, "bytes": default_storage.size(path)}
+
+
+def _stamp() -> str:
+    return timezone.now().strftime("%Y%m%d")
+
+
+def _run_qdpx_check(job: Job) -> tuple[str, str, dict]:
+    if job.qdpx_import_id is None:
+        return JobState.FAILED, "The uploaded file is gone.", {}
+    upload = interchange_services.qdpx_import_check(
+        upload=QdpxImport.objects.select_related("study").get(pk=job.qdpx_import_id)
+    )
+    result = {"n_sources": upload.n_sources, "n_codings": upload.n_codings}
+    if upload.status == ImportStatus.FAILED:
+        problems = len(upload.preview.get("problems") or [])
+        return (
+            JobState.SUCCEEDED,
+            f"Checked the file: {problems:,} problem{'s' if problems != 1 else ''}; nothing "
+            "will be imported until a corrected file is uploaded.",
+            result,
+        )
+    return (
+        JobState.SUCCEEDED,
+        f"Checked the file: {upload.n_sources:,} sources and {upload.n_codings:,} codings, "
+        "no problems.",
+        result,
+    )
+
+
+def _run_qdpx_import(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
+    if job.qdpx_import_id is None:
+        return JobState.FAILED, "The uploaded file is gone.", {}
+    upload = QdpxImport.objects.select_related("study", "uploaded_by").get(pk=job.qdpx_import_id)
+    try:
+        study = interchange_services.qdpx_import_run(upload=upload, progress=reporter)
+    except qdpx_planning.QdpxImportError as err:
+        problems = err.plan.problems
+        return (
+            JobState.FAILED,
+            f"Nothing was imported: {len(problems):,} problem{'s' if len(problems) != 1 else ''}"
+            f" in the file ({'; '.join(problems[:3])}).",
+            {"n_errors": len(problems)},
+        )
+    except ValidationError as err:
+        return JobState.FAILED, f"Nothing was imported: {'; '.join(err.messages)}", {}
+    return (
+        JobState.SUCCEEDED,
+        f"Imported {upload.n_sources:,} sources and {upload.n_codings:,} codings.",
+        {
+            "n_rows": upload.n_sources + upload.n_codings,
+            "study": study.slug,
+            "study_id": study.pk,
+        },
+    )
+
+
+def _run_qdpx_export(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
+    study = job.study
+    reporter(0, 3)
+    project = interchange_selectors.study_project(study=study)
+    reporter(1, 3)
+    data = write_qdpx(project)
+    reporter(2, 3)
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        stored = _store(job, handle, ".qdpx", f"{study.slug}-{_stamp()}.qdpx")
+    return (
+        JobState.SUCCEEDED,
+        f"The project is ready ({stored['bytes'] / 1_000_000:.1f} MB).",
+        {**stored, "n_rows": 3},
+    )
+
+
+def _run_replication(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
+    study = job.study
+    with tempfile.TemporaryFile() as handle:
+        names = replication_package_write(study=study, output=handle, progress=reporter)
+        stored = _store(job, handle, ".zip", f"{study.slug}-replication-{_stamp()}.zip")
+    return (
+        JobState.SUCCEEDED,
+        f"The replication package is ready: {len(names)} files "
+        f"({stored['bytes'] / 1_000_000:.1f} MB).",
+        stored,
+    )
+
+
+def _run_report(job: Job) -> tuple[str, str, dict]:
+    report = reliability_services.report_compute(study=job.study, params=job.params)
+    return (
+        JobState.SUCCEEDED,
+        f"Computed in {report['seconds']:.1f} s; the report page shows it.",
+        {"seconds": round(report["seconds"], 3)},
     )
 
 

@@ -9,4 +9,5 @@ study = "studies/<slug:slug>/"
 urlpatterns = [
     path(study + "jobs/", views.job_list, name="job_list"),
     path(study + "jobs/<int:job_id>/", views.job_detail, name="job_detail"),
+    path(study + "jobs/<int:job_id>/download/", views.job_download, name="job_download"),
 ]

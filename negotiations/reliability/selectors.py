@@ -229,3 +229,19 @@ def passage_inputs(*, study: Study, filters: ReliabilityFilters) -> passages.Pas
         coder_names={c: coder_names[c] for c in coders if c in coder_names},
         mode=mode,
     )
+
+
+def report_size(*, study: Study, filters: ReliabilityFilters) -> int:
+    """Units x coders of a report: the submitted (unit, coder) pairs it reads, in one count.
+
+    What decides whether the report (with its bootstrap) is computed by a worker."""
+    assignments = Assignment.objects.filter(source__study=study, status=AssignmentStatus.SUBMITTED)
+    if filters.negotiation:
+        assignments = assignments.filter(source__negotiation_id=filters.negotiation)
+    if filters.phase:
+        assignments = assignments.filter(source__phase_id=filters.phase)
+    if filters.coders:
+        assignments = assignments.filter(coder_id__in=filters.coders)
+    if filters.unit == "source":
+        return assignments.count()
+    return Segment.objects.filter(source__assignments__in=assignments).count()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -163,3 +164,35 @@ def passage_units_lines(*, study: Study, filters: Any, code_id: int | None) -> t
     name = codes[code_id] if code_id is not None else "all-elements"
     lines = csv_lines(unitizing.CSV_HEADER, passages.unit_rows(units, coders))
     return lines, inputs.continuum.length, name
+
+
+def report_params(
+    *, study: Study, filters: Any, pair: tuple[int, int] | None = None, unitizing: bool = False
+) -> dict[str, Any]:
+    """What a worker needs to compute a report (the reliability one, or with `unitizing` the
+    passages one), with the key naming it: the cache key and the study's data version, so that a
+    job is shared by everyone asking for the same report of the same data."""
+    if unitizing:
+        version, key = _passage_cache_key(study, filters)
+    else:
+        version, key = _reliability_cache_key(study, filters, pair)
+    return {
+        "key": f"{key}:v{version}",
+        "filters": dataclasses.asdict(filters),
+        "pair": list(pair) if pair else None,
+        "unitizing": unitizing,
+    }
+
+
+def report_compute(*, study: Study, params: dict[str, Any]) -> dict[str, Any]:
+    """Compute and cache the report that `report_params` described (what the worker runs)."""
+    values = dict(params["filters"])
+    values["coders"] = tuple(values.get("coders") or ())
+    filters = selectors.ReliabilityFilters(**values)
+    if params.get("unitizing"):
+        report = passage_report(study=study, filters=filters)
+    else:
+        pair = tuple(params["pair"]) if params.get("pair") else None
+        report = reliability_report(study=study, filters=filters, pair=pair)  # type: ignore[arg-type]
+    assert report is not None
+    return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import (
     Http404,
     HttpResponse,
@@ -14,8 +15,11 @@ from django.views.decorators.http import require_GET
 from negotiations.access import MANAGERS, READERS_AND_MANAGERS, study_for_member
 from negotiations.chart_layout import SIZES
 from negotiations.http import HtmxHttpRequest, csv_response, table_response
+from negotiations.jobs import services as job_services
 from negotiations.models import (
     Coding,
+    Job,
+    JobState,
     Membership,
     Source,
     Study,
@@ -25,6 +29,7 @@ from negotiations.reliability.charts import alpha_chart, heat_matrix
 from negotiations.reliability.forms import ReliabilityFilterForm
 from negotiations.reliability.passages import PASSAGE_COLUMNS, passage_rows
 from negotiations.reliability.report import RELIABILITY_COLUMNS, reliability_rows
+from negotiations.reliability.selectors import ReliabilityFilters
 
 
 def _pair(request: HtmxHttpRequest) -> tuple[int, int] | None:
@@ -35,32 +40,73 @@ def _pair(request: HtmxHttpRequest) -> tuple[int, int] | None:
     return (first, second) if first != second else None
 
 
+def _query(request: HtmxHttpRequest) -> str:
+    """The page's filters as a query string, without the words that ask for work."""
+    query = request.GET.copy()
+    for key in ("compute", "format", "retry"):
+        query.pop(key, None)
+    return query.urlencode()
+
+
+def _report_or_job(
+    request: HtmxHttpRequest,
+    study: Study,
+    filters: ReliabilityFilters,
+    pair: tuple[int, int] | None,
+    computing: bool,
+) -> tuple[dict | None, Job | None]:
+    """The report (reliability, or passages for that unit) from the cache, computed here for a
+    small study, or the job computing it for a large one (units x coders above the setting)."""
+    unitizing = filters.unit == "passage"
+
+    def cached() -> dict | None:
+        if unitizing:
+            return services.passage_report(study=study, filters=filters, compute=False)
+        return services.reliability_report(study=study, filters=filters, pair=pair, compute=False)
+
+    report = cached()
+    if report is not None or not computing:
+        return report, None
+    size = selectors.report_size(study=study, filters=filters)
+    if size <= settings.TRUSTCODER_BACKGROUND_REPORT_CELLS:
+        if unitizing:
+            return services.passage_report(study=study, filters=filters), None
+        return services.reliability_report(study=study, filters=filters, pair=pair), None
+    params = services.report_params(study=study, filters=filters, pair=pair, unitizing=unitizing)
+    params["query"] = _query(request)
+    job = job_services.report_start(
+        study=study, params=params, actor=request.user, retry=request.GET.get("retry") == "1"
+    )
+    if job.state == JobState.SUCCEEDED:
+        # Done already (a worker was quick, or tasks run at once): the report is in the cache.
+        report = cached()
+        if report is not None:
+            return report, None
+    return None, job
+
+
 @require_GET
 def reliability(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The reliability report: statistics per element, coder pairs, and the least-agreed units."""
     study, membership = study_for_member(request, slug, READERS_AND_MANAGERS)
     form = ReliabilityFilterForm(request.GET or None, study=study)
     filters = form.filters()
-    pair = _pair(request)
-    computing = request.htmx or request.GET.get("compute") == "1"
+    pair = _pair(request) if filters.unit != "passage" else None
+    computing = bool(request.htmx or request.GET.get("compute") == "1")
+    report, job = _report_or_job(request, study, filters, pair, computing)
     if filters.unit == "passage":
-        return _passage_results(request, study, membership, form, bool(computing))
-    report = services.reliability_report(
-        study=study, filters=filters, pair=pair, compute=bool(computing)
-    )
+        return _passage_results(request, study, membership, form, report, job)
     if report is not None and request.GET.get("format") == "csv":
         return table_response(
             request, f"{study.slug}-reliability", RELIABILITY_COLUMNS, reliability_rows(report)
         )
-    query = request.GET.copy()
-    for key in ("compute", "format"):
-        query.pop(key, None)
     context = {
         "study": study,
         "membership": membership,
         "form": form,
         "report": report,
-        "query": query.urlencode(),
+        "job": job,
+        "query": _query(request),
         "lowest": selectors.lowest_agreement_rows(study, report, membership.can_manage)
         if report
         else [],
@@ -86,11 +132,10 @@ def _passage_results(
     study: Study,
     membership: Membership,
     form: ReliabilityFilterForm,
-    computing: bool,
+    passage_report: dict | None,
+    job: Job | None,
 ) -> HttpResponse:
     """The reliability page for the passages (unitizing) unit: u-alpha per element."""
-    filters = form.filters()
-    passage_report = services.passage_report(study=study, filters=filters, compute=computing)
     if passage_report is not None and request.GET.get("format") == "csv":
         return table_response(
             request,
@@ -98,16 +143,14 @@ def _passage_results(
             PASSAGE_COLUMNS,
             passage_rows(passage_report),
         )
-    query = request.GET.copy()
-    for key in ("compute", "format"):
-        query.pop(key, None)
     context = {
         "study": study,
         "membership": membership,
         "form": form,
         "report": None,
+        "job": job,
         "passages": passage_report,
-        "query": query.urlencode(),
+        "query": _query(request),
     }
     template = "negotiations/reliability/reliability.html"
     if request.htmx:

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from negotiations.blobs import blob_write
 from negotiations.models import (
     ChangeRecord,
     Coding,
@@ -525,15 +526,17 @@ def source_import_stage(
     With `check` (the default) the dry run runs now and its findings are stored; without it the
     file waits, marked as being checked, for `source_import_check` (a background job).
     """
-    staged = SourceImport.objects.create(
-        study=study,
-        uploaded_by=actor,
-        filename=filename[:255],
-        content=content,
-        size=len(content),
-        create_missing=create_missing,
-        status=ImportStatus.PREVIEWED if check else ImportStatus.CHECKING,
-    )
+    with transaction.atomic():
+        staged = SourceImport.objects.create(
+            study=study,
+            uploaded_by=actor,
+            filename=filename[:255],
+            content=b"",
+            size=len(content),
+            create_missing=create_missing,
+            status=ImportStatus.PREVIEWED if check else ImportStatus.CHECKING,
+        )
+        blob_write(instance=staged, field="content", content=content)
     if check:
         staged = source_import_check(source_import=staged)
     return staged

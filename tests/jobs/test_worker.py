@@ -185,3 +185,34 @@ def test_a_worker_killed_mid_import_saves_nothing_and_its_job_fails(study, queue
     assert Source.objects.count() == n_rows
     assert Job.objects.filter(kind=JobKind.IMPORT_RUN).count() == 2
     assert SourceImport.objects.get().status == ImportStatus.IMPORTED
+
+
+def test_a_worker_checks_and_imports_a_refi_qda_project(study, queue):
+    from negotiations.interchange import services as interchange_services
+    from negotiations.models import Coding, QdpxImport
+    from tests.interchange.test_qdpx import NVIVO_PASSAGES, nvivo_project
+
+    staged, plan = interchange_services.qdpx_import_stage(
+        content=nvivo_project(),
+        filename="talks.qdpx",
+        uploaded_by=study.supervisor,
+        study=study.study,
+        check=False,
+    )
+    assert plan is None and staged.status == ImportStatus.CHECKING
+    worker = start_worker()
+    try:
+        check = job_services.qdpx_check_start(upload=staged, actor=study.supervisor)
+        check = wait_for(check, lambda j: j.finished)
+        assert check.state == JobState.SUCCEEDED, check.message
+        staged.refresh_from_db()
+        assert staged.status == ImportStatus.PREVIEWED and staged.preview["ok"] is True
+        run = job_services.qdpx_import_start(upload=staged, actor=study.supervisor)
+        run = wait_for(run, lambda j: j.finished)
+    finally:
+        stop(worker)
+
+    assert run.state == JobState.SUCCEEDED, run.message
+    assert run.worker.endswith(f":{worker.pid}")
+    assert Coding.objects.filter(source__study=study.study).count() == len(NVIVO_PASSAGES)
+    assert QdpxImport.objects.get().status == ImportStatus.IMPORTED
