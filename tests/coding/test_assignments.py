@@ -283,3 +283,63 @@ def test_assign_message_and_counts_use_singular_for_one(clients, work, members):
     )
     html = response.content.decode()
     assert "1 source assigned" in html and "1 sources" not in html
+
+
+def test_unassign_and_a_new_coding_at_once_on_postgresql(
+    work, members, postgres_only, transactional_db
+):
+    """A coder saves a coding while a supervisor unassigns them: either the coding comes first
+    and the unassign is refused (it showed two codings), or the unassign comes first and the
+    coding is refused; never an unassigned coder with a coding left behind."""
+    import threading
+
+    from django.core.exceptions import PermissionDenied
+    from django.db import connections
+
+    assignment, source = work["cora_first"], work["first"]
+    code = Code.objects.get(study=work["study"], name="ZOPA")
+    party = Coding.objects.filter(source=source).first().demonstrating_party
+    barrier = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def unassign():
+        try:
+            barrier.wait(timeout=10)
+            coding_services.assignment_delete(assignment=assignment, n_codings_shown=2)
+            results["unassign"] = "done"
+        except ValidationError:
+            results["unassign"] = "refused"
+        finally:
+            connections.close_all()
+
+    def code_more():
+        try:
+            barrier.wait(timeout=10)
+            coding_services.coding_create(
+                source=source,
+                coder=members.coder,
+                code=code,
+                start=17,
+                end=22,
+                quote=source.text[17:22],
+                stance="against",
+                demonstrating_party=party,
+            )
+            results["coding"] = "saved"
+        except (PermissionDenied, ValidationError):
+            results["coding"] = "refused"
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=unassign), threading.Thread(target=code_more)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    left = Coding.objects.filter(source=source, coder=members.coder).count()
+    assigned = Assignment.objects.filter(pk=assignment.pk).exists()
+    assert results in (
+        {"unassign": "refused", "coding": "saved"},
+        {"unassign": "done", "coding": "refused"},
+    )
+    assert (assigned, left) == ((True, 3) if results["coding"] == "saved" else (False, 0))
