@@ -738,14 +738,17 @@ class Job(models.Model):
 
     @property
     def progress_unit(self) -> str:
-        """What the progress counts, for the bar's words."""
-        return {
-            JobKind.IMPORT_CHECK: "rows",
-            JobKind.IMPORT_RUN: "rows",
+        """What the progress counts, for the bar's words ("1 of 1 row", "2 of 5 rows")."""
+        unit = {
+            JobKind.IMPORT_CHECK: "row",
+            JobKind.IMPORT_RUN: "row",
             JobKind.QDPX_IMPORT: "sources and codings",
-            JobKind.QDPX_EXPORT: "steps",
-            JobKind.REPLICATION: "tables",
-        }.get(self.kind, "steps")
+            JobKind.QDPX_EXPORT: "step",
+            JobKind.REPLICATION: "table",
+        }.get(self.kind, "step")
+        if self.progress_total == 1 or unit.endswith("codings"):
+            return unit
+        return unit + "s"
 
     @property
     def percent(self) -> int:

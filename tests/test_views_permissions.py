@@ -531,6 +531,7 @@ COVERED_ELSEWHERE = {
     "coding_delete": "tests/coding/test_views.py",
     "assignment_submit": "tests/coding/test_views.py",
     "assignment_reopen": "tests/coding/test_views.py",
+    "assignment_unassign": "tests/coding/test_assignments.py",
     "source_import_preview": "tests/sources/test_import.py",
     "source_compare": "tests/reliability/test_report.py",
     "reliability_matrix": "tests/reliability/test_report.py",

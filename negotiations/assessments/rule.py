@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from negotiations.wording import counted
+
 PRESENT, ABSENT, CONTESTED, INSUFFICIENT = "present", "absent", "contested", "insufficient"
 
 
@@ -41,9 +43,10 @@ class Rule:
     def describe(self) -> str:
         weigh = "weighed by evidence strength" if self.use_strength else "counted"
         return (
-            f"Passages are {weigh}. Fewer than {self.min_sources} sources with evidence: "
-            f"insufficient evidence. Both sides weighing at least {self.contested_min_weight:g} "
-            f"and the stronger at most {self.contested_ratio:g} times the weaker: contested. "
+            f"Passages are {weigh}. Fewer than {counted(self.min_sources, 'source')} with "
+            "evidence: insufficient evidence. Both sides weighing at least "
+            f"{self.contested_min_weight:g} and the stronger at most {self.contested_ratio:g} "
+            "times the weaker: contested. "
             "Otherwise the heavier side decides (present or absent); a tie is contested."
         )
 

@@ -58,6 +58,14 @@ class CodingSentencesForm(CodingEditForm):
         self.fields["segments"].choices = [(v, v) for v in submitted]
 
 
+class AssignmentFilterForm(SourceFilterForm):
+    """The filter part of the bulk assignment form alone: it counts the sources it matches."""
+
+    def __init__(self, *args: Any, study: Study, **kwargs: Any) -> None:
+        super().__init__(*args, study=study, **kwargs)
+        del self.fields["sort"]
+
+
 class AssignmentBulkForm(SourceFilterForm):
     coders = forms.ModelMultipleChoiceField(
         queryset=Membership.objects.none(), widget=forms.CheckboxSelectMultiple

@@ -10,7 +10,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding.highlight import render_text_html
@@ -187,6 +188,44 @@ def assignment_list_for_coder(*, study: Study, user: User) -> QuerySet[Assignmen
         .select_related("source__negotiation", "source__phase", "source__speaker_party")
         .annotate(n_codings=Count("source__codings", filter=Q(source__codings__coder=user)))
         .order_by("source__date", "source_id")
+    )
+
+
+def _n_codings_of_assignment() -> Subquery:
+    """The number of codings the assignment's coder made on its source (one correlated count)."""
+    return Subquery(
+        Coding.objects.filter(source=OuterRef("source_id"), coder=OuterRef("coder_id"))
+        .order_by()
+        .values("source")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+
+
+def source_list_with_assignments(*, sources: QuerySet[Source]) -> QuerySet[Source]:
+    """The given sources, each with its assignments (coder, status and the coder's number of
+    codings on it) prefetched: two queries whatever the number of sources or coders."""
+    assignments = (
+        Assignment.objects.select_related("coder")
+        .annotate(n_codings=Coalesce(_n_codings_of_assignment(), 0))
+        .order_by("coder__username")
+    )
+    return sources.prefetch_related(Prefetch("assignments", queryset=assignments))
+
+
+def assignment_for_unassign(*, study: Study, assignment_id: int) -> Assignment:
+    """An assignment of the study with its source and coder; DoesNotExist for any other id."""
+    return Assignment.objects.select_related("source", "coder").get(
+        source__study=study, pk=assignment_id
+    )
+
+
+def coding_list_of_assignment(*, assignment: Assignment) -> QuerySet[Coding]:
+    """Every coding the assignment's coder made on its source: what unassigning would delete."""
+    return (
+        Coding.objects.filter(source_id=assignment.source_id, coder_id=assignment.coder_id)
+        .select_related("code", "demonstrating_party")
+        .order_by("start", "end", "pk")
     )
 
 

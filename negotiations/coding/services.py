@@ -69,6 +69,44 @@ def assignment_reopen(*, assignment: Assignment) -> Assignment:
     return assignment
 
 
+UNASSIGN_SUBMITTED_MESSAGE = (
+    "{coder} has submitted this source: submitted work counts in agreement and may be behind "
+    "consensus decisions, so it is not discarded by unassigning. Reopen it first if it must go."
+)
+
+
+@transaction.atomic
+def assignment_delete(*, assignment: Assignment, n_codings_shown: int) -> int:
+    """Unassign a coder from a source, deleting that coder's codings on it; returns how many.
+
+    Refused when the coder has submitted the source, and when the coder's number of codings
+    differs from the one the confirmation showed (they coded in between): the person confirming
+    must have seen everything that goes. The assignment row is locked, as every coding write
+    locks it, so no coding can be added between the check and the delete; all or nothing.
+    """
+    locked = (
+        Assignment.objects.select_for_update()
+        .select_related("coder")
+        .filter(pk=assignment.pk)
+        .first()
+    )
+    if locked is None:
+        raise ValidationError("This assignment no longer exists.")
+    if locked.status == AssignmentStatus.SUBMITTED:
+        raise ValidationError(UNASSIGN_SUBMITTED_MESSAGE.format(coder=locked.coder.username))
+    codings = Coding.objects.filter(source_id=locked.source_id, coder_id=locked.coder_id)
+    n_codings = codings.count()
+    if n_codings != n_codings_shown:
+        raise ValidationError(
+            f"{locked.coder.username} now has {n_codings} coding{'s' if n_codings != 1 else ''} "
+            f"on this source, not {n_codings_shown}: look at the list again before unassigning."
+        )
+    codings.delete()
+    locked.delete()
+    study_services.study_touch(assignment.source.study_id)
+    return n_codings
+
+
 @dataclass(frozen=True)
 class AssignmentPlan:
     """What a bulk assignment created: new assignments per coder and the double-coded sources."""

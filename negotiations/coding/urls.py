@@ -14,6 +14,11 @@ urlpatterns = [
         views.assignment_reopen,
         name="assignment_reopen",
     ),
+    path(
+        study + "assignments/<int:assignment_id>/unassign/",
+        views.assignment_unassign,
+        name="assignment_unassign",
+    ),
     path(study + "sources/<int:source_id>/code/", views.coding_page, name="coding_page"),
     path(study + "sources/<int:source_id>/codings/", views.coding_create, name="coding_create"),
     path(study + "sources/<int:source_id>/codings.json", views.coding_data, name="coding_data"),

@@ -7,6 +7,7 @@ import re
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import (
     Http404,
     HttpResponse,
@@ -15,6 +16,7 @@ from django.http import (
 )
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -28,6 +30,7 @@ from negotiations.codebook.stylesheet import codebook_stylesheet
 from negotiations.coding import selectors, services
 from negotiations.coding.forms import (
     AssignmentBulkForm,
+    AssignmentFilterForm,
     CodingEditForm,
     CodingForm,
     CodingSentencesForm,
@@ -415,11 +418,33 @@ def my_work(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, "negotiations/coding/my_work.html", context)
 
 
+ASSIGNMENT_SOURCES_PER_PAGE = 25
+
+
+def _match_count(study, data) -> int | None:
+    """How many sources the filter part of the assignment form matches; None while the filter
+    itself is invalid (a malformed date), so that no misleading number is shown."""
+    filter_form = AssignmentFilterForm(data, study=study)
+    if not filter_form.is_valid():
+        return None
+    return source_selectors.source_list(study=study, filters=filter_form.filters()).count()
+
+
 @require_http_methods(["GET", "POST"])
 def assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Supervisors assign sources in bulk from a filter and watch each coder's progress."""
+    """Supervisors see who has what per source, assign sources in bulk from a filter (with the
+    number of sources it matches, before assigning) and watch each coder's progress."""
     study, membership = study_for_member(request, slug, MANAGERS)
-    form = AssignmentBulkForm(request.POST or None, study=study)
+    if request.method == "POST":
+        form = AssignmentBulkForm(request.POST, study=study)
+        filter_data = request.POST
+    else:
+        # A GET with the filter (the no-JS "Count the sources" button, or htmx as the filter
+        # changes) fills the form in without showing "required" errors for the coders.
+        initial = {k: v for k, v in request.GET.items() if k != "page"}
+        initial["coders"] = request.GET.getlist("coders")
+        form = AssignmentBulkForm(study=study, initial=initial)
+        filter_data = request.GET
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         source_ids = source_selectors.source_list(study=study, filters=form.filters()).values_list(
@@ -441,17 +466,76 @@ def assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             made = ", ".join(f"{name}: {n}" for name, n in plan.created.items())
             messages.success(
                 request,
-                f"{plan.n_sources} sources assigned ({plan.n_double_coded} coded by more than "
-                f"one coder). New assignments: {made}.",
+                f"{plan.n_sources} source{pluralize(plan.n_sources)} assigned "
+                f"({plan.n_double_coded} coded by more than one coder). New assignments: {made}.",
             )
             return redirect("negotiations:assignments", slug=study.slug)
     context = {
         "study": study,
         "membership": membership,
         "form": form,
+        "match_count": _match_count(study, filter_data),
+    }
+    if request.htmx and request.htmx.target == "match-count":
+        return render(request, "negotiations/coding/assignments.html#match-count", context)
+    sources = selectors.source_list_with_assignments(
+        sources=source_selectors.source_list(study=study, filters=source_selectors.SourceFilters())
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context |= {
         "progress": selectors.progress_by_coder(study=study),
+        "page": Paginator(sources, ASSIGNMENT_SOURCES_PER_PAGE).get_page(request.GET.get("page")),
+        "query": query.urlencode(),
     }
     return render(request, "negotiations/coding/assignments.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def assignment_unassign(request: HtmxHttpRequest, slug: str, assignment_id: int) -> HttpResponse:
+    """Unassign a coder from a source: first the list of the coder's codings on it that would be
+    deleted, then (POST, confirmed) the delete; refused for submitted work."""
+    study, membership = study_for_member(request, slug, MANAGERS)
+    try:
+        assignment = selectors.assignment_for_unassign(study=study, assignment_id=assignment_id)
+    except Assignment.DoesNotExist:
+        raise Http404("No such assignment.") from None
+    error = ""
+    if request.method == "POST":
+        try:
+            shown = int(request.POST.get("n_codings", ""))
+        except ValueError:
+            shown = -1
+        if request.POST.get("confirm") != "yes":
+            error = "Tick the confirmation to unassign."
+        else:
+            try:
+                n = services.assignment_delete(assignment=assignment, n_codings_shown=shown)
+            except ValidationError as exc:
+                error = error_text(exc)
+            else:
+                messages.success(
+                    request,
+                    f"Unassigned {assignment.coder.username} from “{assignment.source.title}”; "
+                    f"{n} coding{pluralize(n)} deleted.",
+                )
+                return redirect("negotiations:assignments", slug=study.slug)
+        try:
+            assignment.refresh_from_db()
+        except Assignment.DoesNotExist:
+            messages.error(request, error)
+            return redirect("negotiations:assignments", slug=study.slug)
+    codings = list(selectors.coding_list_of_assignment(assignment=assignment))
+    context = {
+        "study": study,
+        "membership": membership,
+        "assignment": assignment,
+        "codings": codings,
+        "submitted": assignment.status == AssignmentStatus.SUBMITTED,
+        "error": error,
+    }
+    status = 422 if error else 200
+    return render(request, "negotiations/coding/assignment_unassign.html", context, status=status)
 
 
 @require_GET

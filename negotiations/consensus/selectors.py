@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, QuerySet, Value
+from django.db.models.functions import Least, Substr
 
 from negotiations.coding import selectors as coding_selectors
 from negotiations.models import (
@@ -17,6 +19,8 @@ from negotiations.models import (
     ConsensusCoding,
     ConsensusStatus,
     ConsensusUnit,
+    Source,
+    Strength,
     Study,
 )
 from negotiations.reliability import selectors as reliability_selectors
@@ -65,9 +69,103 @@ def consensus_queue(*, study: Study, filters: ConsensusFilters) -> QuerySet[Cons
     if filters.coder:
         units = units.filter(readings__has_key=str(filters.coder))
     order = CONSENSUS_ORDERS.get(filters.order, CONSENSUS_ORDERS["impact"])
-    return units.select_related(
-        "source__negotiation", "segment", "code", "party", "decided_by", "chosen_coder"
-    ).order_by(*order, "pk")
+    return (
+        units.select_related(
+            "source__negotiation", "segment", "code", "party", "decided_by", "chosen_coder"
+        )
+        # The queue shows each unit's sentence, cut in the database: a page of units never
+        # loads the full text of their sources.
+        .defer("source__text", "source__citation")
+        .annotate(
+            sentence_start=Substr(
+                "source__text",
+                F("segment__start") + 1,
+                Least(F("segment__end") - F("segment__start"), Value(QUEUE_SENTENCE_CHARS + 1)),
+            )
+        )
+        .order_by(*order, "pk")
+    )
+
+
+QUEUE_SENTENCE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class QueueReading:
+    """One submitted coder's reading of a unit and the evidence strengths they gave it."""
+
+    coder: str
+    value: str
+    strengths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueueUnit:
+    unit: ConsensusUnit
+    sentence: str
+    trimmed: bool
+    readings: tuple[QueueReading, ...]
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    source: Source
+    units: tuple[QueueUnit, ...]
+
+
+def consensus_queue_by_source(*, units: list[ConsensusUnit]) -> list[QueueSource]:
+    """A page of the queue grouped under one heading per source (in the order the sources first
+    appear), each unit with its sentence (trimmed) and the readings of the coders behind it.
+
+    Only the coders in the unit's readings appear: the submitted coders the unit was built
+    from, whose work a supervisor may see. Two queries whatever the number of units.
+    """
+    coder_ids = {int(pk) for unit in units for pk in unit.readings}
+    names = dict(get_user_model().objects.filter(pk__in=coder_ids).values_list("pk", "username"))
+    strengths: dict[tuple[int, int], set[str]] = {}
+    units_by_source: dict[int, list[ConsensusUnit]] = {}
+    for unit in units:
+        units_by_source.setdefault(unit.source_id, []).append(unit)
+    codings = Coding.objects.filter(
+        source_id__in=list(units_by_source),
+        coder_id__in=coder_ids,
+        code_id__in={unit.code_id for unit in units},
+    ).exclude(strength="")
+    rows = codings.values_list(
+        "source_id", "coder_id", "code_id", "demonstrating_party_id", "start", "end", "strength"
+    )
+    for source_id, coder_id, code_id, party_id, start, end, strength in rows:
+        for unit in units_by_source[source_id]:
+            segment = unit.segment
+            if (unit.code_id, unit.party_id) == (code_id, party_id) and (
+                start < segment.end and end > segment.start
+            ):
+                strengths.setdefault((unit.pk, coder_id), set()).add(strength)
+    order = [s.value for s in Strength]
+    labels = dict(Strength.choices)
+    groups: dict[int, tuple[Source, list[QueueUnit]]] = {}
+    for unit in units:
+        readings = tuple(
+            QueueReading(
+                coder=names.get(int(pk), "?"),
+                value=value,
+                strengths=tuple(
+                    labels[s]
+                    for s in sorted(strengths.get((unit.pk, int(pk)), ()), key=order.index)
+                ),
+            )
+            for pk, value in sorted(unit.readings.items(), key=lambda r: names.get(int(r[0]), ""))
+        )
+        text = unit.sentence_start
+        trimmed = len(text) > QUEUE_SENTENCE_CHARS
+        queued = QueueUnit(
+            unit=unit,
+            sentence=text[:QUEUE_SENTENCE_CHARS].rstrip() if trimmed else text,
+            trimmed=trimmed,
+            readings=readings,
+        )
+        groups.setdefault(unit.source_id, (unit.source, []))[1].append(queued)
+    return [QueueSource(source=source, units=tuple(queued)) for source, queued in groups.values()]
 
 
 def consensus_progress(*, study: Study) -> dict[str, int]:

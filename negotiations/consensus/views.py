@@ -55,6 +55,7 @@ def review_queue(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "membership": membership,
         "form": form,
         "page": page,
+        "groups": selectors.consensus_queue_by_source(units=list(page.object_list)),
         "query": _review_query(request),
         "progress": selectors.consensus_progress(study=study),
     }

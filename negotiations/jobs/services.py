@@ -42,6 +42,7 @@ from negotiations.models import (
 from negotiations.reliability import services as reliability_services
 from negotiations.sources import services as source_services
 from negotiations.sources.resources import row_progress
+from negotiations.wording import counted
 
 logger = logging.getLogger(__name__)
 
@@ -240,11 +241,12 @@ def _run_import_check(job: Job) -> tuple[str, str, dict]:
     if staged.n_errors:
         return (
             JobState.SUCCEEDED,
-            f"Checked {staged.n_rows:,} rows: {staged.n_errors:,} problems; nothing will be "
+            f"Checked {counted(staged.n_rows, 'row')}: {counted(staged.n_errors, 'problem')}; "
+            "nothing will be "
             "saved until a corrected file is uploaded.",
             result,
         )
-    return JobState.SUCCEEDED, f"Checked {staged.n_rows:,} rows: no problems.", result
+    return JobState.SUCCEEDED, f"Checked {counted(staged.n_rows, 'row')}: no problems.", result
 
 
 def _run_import(job: Job) -> tuple[str, str, dict]:
@@ -255,14 +257,14 @@ def _run_import(job: Job) -> tuple[str, str, dict]:
     if report.ok:
         return (
             JobState.SUCCEEDED,
-            f"Imported {report.n_imported:,} sources.",
+            f"Imported {counted(report.n_imported, 'source')}.",
             {"n_rows": report.n_rows, "n_imported": report.n_imported},
         )
     source_services.source_import_record_problems(source_import=staged, report=report)
     problems = len(report.problems or [])
     return (
         JobState.FAILED,
-        f"The import found {problems:,} problems; nothing was saved.",
+        f"The import found {counted(problems, 'problem')}; nothing was saved.",
         {"n_errors": problems},
     )
 

@@ -154,6 +154,70 @@ class ImportProblemRows:
         )
 
 
+@dataclass(frozen=True)
+class PreviewCell:
+    value: str
+    problems: tuple[str, ...]
+    long: bool
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    line: int | None  # the spreadsheet row number (header = 1); None in an older stored preview
+    cells: tuple[PreviewCell, ...]
+    problems: tuple[str, ...]  # the row's problems that name no column
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    headers: list[str]
+    rows: list[PreviewRow]
+
+
+# A cell longer than this is shown clipped (CSS) so that a text column cannot make rows tall.
+PREVIEW_LONG_CELL = 80
+
+
+def _column_key(name: str) -> str:
+    return str(name or "").strip().lstrip("\ufeff").lower()
+
+
+def source_import_preview(*, source_import: SourceImport) -> ImportPreview:
+    """The stored first rows of a staged file, each cell with the problems found in it, in one
+    query for the problems of those rows."""
+    stored = source_import.preview or []
+    if not stored:
+        return ImportPreview(headers=[], rows=[])
+    headers, rows = [str(h) for h in stored[0]], stored[1:]
+    numbered = [(r[0], r[1:]) if len(r) == len(headers) + 1 else (None, r) for r in rows]
+    found: dict[tuple[int, str], list[str]] = {}
+    lines = [line for line, _ in numbered if line is not None]
+    if lines and source_import.n_errors:
+        for row, column, message in SourceImportProblem.objects.filter(
+            source_import=source_import, row__in=lines
+        ).values_list("row", "column", "message"):
+            found.setdefault((row, _column_key(column)), []).append(message)
+    keys = [_column_key(h) for h in headers]
+    return ImportPreview(
+        headers=headers,
+        rows=[
+            PreviewRow(
+                line=line,
+                cells=tuple(
+                    PreviewCell(
+                        value=str(value),
+                        problems=tuple(found.get((line, key), ())) if line else (),
+                        long=len(str(value)) > PREVIEW_LONG_CELL,
+                    )
+                    for key, value in zip(keys, values, strict=False)
+                ),
+                problems=tuple(found.get((line, ""), ())) if line else (),
+            )
+            for line, values in numbered
+        ],
+    )
+
+
 def source_import_problems(*, source_import: SourceImport) -> ImportProblemRows:
     """The stored problems of a staged import, in file order, for paging."""
     return ImportProblemRows(source_import)

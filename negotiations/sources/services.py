@@ -312,6 +312,8 @@ class ImportReport:
     dry_run: bool = True
     problems: list[ImportProblem] | None = None
     preview: list[dict[str, Any]] | None = None
+    # The spreadsheet row number (header = 1) of each preview row: blank lines are skipped.
+    preview_lines: list[int] | None = None
     created: list[str] | None = None
 
     @property
@@ -489,6 +491,7 @@ def sources_import(
     headers = list(dataset.headers or [])
     for values in dataset[:20]:
         report.preview.append({h: _preview_cell(v) for h, v in zip(headers, values, strict=False)})
+    report.preview_lines = line_numbers[: len(report.preview)]
     return report
 
 
@@ -560,9 +563,18 @@ def source_import_check(*, source_import: SourceImport) -> SourceImport:
         staged = SourceImport.objects.select_for_update().get(pk=source_import.pk)
         _store_problems(staged, report)
         staged.n_rows = report.n_rows
-        # Headers first, then the rows' cells: lists keep the file's column order in any database.
+        # Headers first, then each row's spreadsheet row number and cells: lists keep the file's
+        # column order in any database.
         rows = report.preview or []
-        staged.preview = [list(rows[0].keys()), *[list(r.values()) for r in rows]] if rows else []
+        lines = report.preview_lines or []
+        staged.preview = (
+            [
+                list(rows[0].keys()),
+                *[[line, *r.values()] for line, r in zip(lines, rows, strict=True)],
+            ]
+            if rows
+            else []
+        )
         staged.created_objects = report.created or []
         if staged.status == ImportStatus.CHECKING:
             staged.status = ImportStatus.PREVIEWED

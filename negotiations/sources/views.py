@@ -37,6 +37,7 @@ from negotiations.sources.forms import (
     SourceMetadataForm,
     SourceTextForm,
 )
+from negotiations.wording import counted
 
 SOURCES_PER_PAGE = 50
 
@@ -271,7 +272,7 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
         else:
             report = services.source_import_confirm(source_import=staged, actor=request.user)
             if report.ok:
-                messages.success(request, f"Imported {report.n_imported:,} sources.")
+                messages.success(request, f"Imported {counted(report.n_imported, 'source')}.")
                 return redirect(
                     reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
                 )
@@ -280,14 +281,19 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
     if staged.status == ImportStatus.CHECKING:
         job_services.jobs_sweep(study=study)
     problems = Paginator(selectors.source_import_problems(source_import=staged), PROBLEMS_PER_PAGE)
-    preview = staged.preview or []
+    preview = selectors.source_import_preview(source_import=staged)
     context = {
         "study": study,
         "membership": membership,
         "staged": staged,
         "problems": problems.get_page(request.GET.get("page")),
-        "preview_headers": preview[0] if preview else [],
-        "preview_rows": preview[1:],
+        "preview": preview,
+        # Rows of the preview that have a problem: the problems table links to them.
+        "preview_lines": {
+            row.line
+            for row in preview.rows
+            if row.problems or any(cell.problems for cell in row.cells)
+        },
         "check_job": (
             job_selectors.job_latest_for_import(source_import=staged)
             if staged.status == ImportStatus.CHECKING

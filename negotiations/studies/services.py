@@ -35,6 +35,7 @@ from negotiations.models import (
     Source,
     Study,
 )
+from negotiations.wording import counted
 
 
 @transaction.atomic
@@ -262,8 +263,8 @@ def party_merge(*, party: Party, into: Party, actor: User | None) -> Party:
         study=into.study,
         actor=actor,
         action=ChangeRecord.Action.PARTY_MERGED,
-        summary=f"Party {before['code']} merged into {into.code}: {moved} codings moved, "
-        f"{duplicates} identical codings dropped.",
+        summary=f"Party {before['code']} merged into {into.code}: "
+        f"{counted(moved, 'coding')} moved, {counted(duplicates, 'identical coding')} dropped.",
         before=before,
         after={"code": into.code, "name": into.name},
         affected={

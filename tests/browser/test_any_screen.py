@@ -100,6 +100,8 @@ def pages_for(role: str) -> list[str]:
         ]
         if unit:
             urls.append(s + f"review/{unit.pk}/")
+        open_work = Assignment.objects.filter(source__study=study).exclude(status="submitted")
+        urls.append(s + f"assignments/{open_work.first().pk}/unassign/")
     return urls
 
 

@@ -381,8 +381,27 @@ def test_queue_queries_fixed_with_many_units(
                         readings={"1": "for", "2": "none"},
                     )
                 )
+    # Units of many sources too, read by the real coders: one heading and sentence each.
+    readings = {str(members.coder.pk): "for", str(members.coder2.pk): "against"}
+    for _ in range(12):
+        extra = SourceFactory(study=layer["study"], negotiation=source.negotiation)
+        for segment in Segment.objects.filter(source=extra):
+            bulk.append(
+                ConsensusUnit(
+                    study=layer["study"],
+                    source=extra,
+                    segment=segment,
+                    code=codes[0],
+                    party=layer["us"],
+                    readings=readings,
+                    impact=-1,
+                )
+            )
     ConsensusUnit.objects.bulk_create(bulk, ignore_conflicts=True)
     assert ConsensusUnit.objects.count() > 500
+    with django_assert_max_num_queries(len(small)):
+        first = clients["supervisor"].get(url).content.decode()
+    assert first.count('<section class="queue-source">') >= 8
     with django_assert_max_num_queries(len(small)):
         response = clients["supervisor"].get(url, {"page": 3})
     assert response.status_code == 200
@@ -562,3 +581,76 @@ def test_only_managers_reopen_a_settled_unit(layer, members, clients, role):
     expected = {"anonymous": 302, "outsider": 404}.get(role, 403)
     assert response.status_code == expected
     assert (unit.status, unit.version, unit.consensus_codings.count()) == settled
+
+
+def test_queue_shows_sentences_readings_and_one_heading_per_source(layer, clients, members):
+    """Each unit with its (escaped, trimmed) sentence and who read it how, under one heading per
+    source even when the impact order interleaves the sources."""
+    study, zopa, us = layer["study"], layer["zopa"], layer["us"]
+    long_sentence = "The <b>envoy</b> & the delegate " + "spoke at length " * 30 + "then left."
+    other = SourceFactory(
+        study=study,
+        negotiation=layer["source"].negotiation,
+        title="Second <i>statement</i>",
+        text=f"Short opening. {long_sentence} The talks went on.",
+    )
+    a, b = layer["a"], layer["b"]
+    for coder in (a, b):
+        coding_services.assignment_create(source=other, coder=coder, assigned_by=None)
+    code_passage(other, a, zopa, us, "Short opening.", "for", "smoking_gun")
+    code_passage(other, b, zopa, us, "Short opening.", "against", "straw_in_the_wind")
+    code_passage(other, a, zopa, us, "The talks went on.", "for")
+    code_passage(other, b, zopa, us, long_sentence, "against")
+    for assignment in Assignment.objects.filter(source=other):
+        coding_services.assignment_submit(assignment=assignment)
+    consensus_services.consensus_sync(study=study)
+    # Interleave: first source, second source, first source again (by impact).
+    ConsensusUnit.objects.filter(source=layer["source"]).update(impact=0)
+    ConsensusUnit.objects.filter(source=other, segment__index=0).update(impact=1)
+    ConsensusUnit.objects.filter(source=other, segment__index=1).update(impact=-1)
+    ConsensusUnit.objects.filter(source=other, segment__index=2).update(impact=2)
+    units = list(
+        consensus_selectors.consensus_queue(
+            study=study, filters=consensus_selectors.ConsensusFilters()
+        )
+    )
+    assert [u.source_id for u in units] == [other.pk, layer["source"].pk, other.pk, other.pk]
+
+    html = clients["supervisor"].get(review_url(layer)).content.decode()
+    assert html.count('<section class="queue-source">') == 2
+    assert html.count("Second &lt;i&gt;statement&lt;/i&gt;</a>") == 1
+    assert "<i>statement" not in html and "<b>envoy" not in html
+    # The sentence of each unit, the long one trimmed.
+    assert '<blockquote class="queue-sentence">The freeze held for a year.</blockquote>' in html
+    assert '<blockquote class="queue-sentence">Short opening.</blockquote>' in html
+    assert "The &lt;b&gt;envoy&lt;/b&gt; &amp; the delegate spoke at length" in html
+    assert "then left." not in html
+    trimmed = html.split("The &lt;b&gt;envoy&lt;/b&gt;")[1].split("</blockquote>")[0]
+    assert trimmed.endswith("\N{HORIZONTAL ELLIPSIS}") and 250 < len(trimmed) < 340
+    # Who read it how, with the strengths they gave it.
+    assert (
+        '<li>cody: <span class="reading value-against">against</span> '
+        '<small class="muted">(Straw in the wind)</small></li>'
+    ) in html
+    assert (
+        '<li>cora: <span class="reading value-for">for</span> '
+        '<small class="muted">(Smoking gun)</small></li>'
+    ) in html
+    assert '<li>cora: <span class="reading value-for">for</span></li>' in html
+    assert '<li>cody: <span class="reading value-none">none</span></li>' in html
+
+
+def test_queue_readings_only_of_the_coders_behind_the_unit(layer, clients, members):
+    """A third coder still at work on the source is not among the readings of its units."""
+    from negotiations.studies import services as study_services
+    from tests.factories import UserFactory
+
+    UserFactory(username="cleo")
+    study_services.membership_add(
+        study=layer["study"], identifier="cleo", role="coder", actor_role="owner"
+    )
+    cleo = members.study.memberships.get(user__username="cleo").user
+    coding_services.assignment_create(source=layer["source"], coder=cleo, assigned_by=None)
+    code_passage(layer["source"], cleo, layer["zopa"], layer["us"], "The freeze held", "for")
+    html = clients["supervisor"].get(review_url(layer)).content.decode()
+    assert "cora: " in html and "cody: " in html and "cleo: " not in html

@@ -113,7 +113,7 @@ def test_the_preview_never_reruns_the_dry_run(case, clients, tmp_path, monkeypat
     url = reverse("negotiations:source_import_preview", args=["test-study", staged.pk])
     html = clients["supervisor"].get(url).content.decode()
     assert "<strong>1 problem</strong> in 2 rows." in html
-    assert "<td>2</td><td>date</td>" in html
+    assert '<td><a href="#row-2">2</a></td><td>date</td>' in html
 
 
 def test_problems_are_paged(case, clients, tmp_path):
@@ -129,10 +129,13 @@ def test_problems_are_paged(case, clients, tmp_path):
     partial = supervisor.get(url + "?page=2", headers={"HX-Request": "true"}).content.decode()
 
     assert "<strong>250 problems</strong> in 250 rows." in first
-    assert first.count("Unknown source type") == 100
+    # The problems table holds 100 a page (the preview of the first rows marks their cells too).
+    table = first.split('<table class="table problems">')[1].split("</table>")[0]
+    assert table.count("Unknown source type") == 100
     assert "Page 1 of 3 (problems 1\u2013100)" in first
-    assert "<td>2</td><td>source_type</td>" in first
-    assert last.count("Unknown source type") == 50
+    assert '<td><a href="#row-2">2</a></td><td>source_type</td>' in first
+    table = last.split('<table class="table problems">')[1].split("</table>")[0]
+    assert table.count("Unknown source type") == 50
     assert "<td>251</td><td>source_type</td>" in last
     assert partial.strip().startswith('<div id="import-preview"')
     assert "<html" not in partial
@@ -212,7 +215,7 @@ def test_an_import_refused_at_confirmation_fails_its_job(case, tmp_path, setting
     job = job_services.job_run(job_id=job.pk)
 
     assert job.state == JobState.FAILED
-    assert job.message == "The import found 1 problems; nothing was saved."
+    assert job.message == "The import found 1 problem; nothing was saved."
     staged.refresh_from_db()
     assert (staged.status, staged.n_errors) == (ImportStatus.FAILED, 1)
     assert "already in the study" in staged.problems.get().message
@@ -303,15 +306,15 @@ def test_job_pages_for_members(case, clients, tmp_path, settings):
     partial = clients["owner"].get(detail_url, headers={"HX-Request": "true"}).content.decode()
 
     assert f"Import #{job.pk}" in manager
-    assert "Imported 1 sources." in manager
+    assert "Imported 1 source." in manager
     assert "sam" in manager
     assert 'aria-current="page">Jobs</a>' in manager
     assert "Succeeded" in reader
-    assert "Imported 1 sources." not in reader  # the result is for those who manage sources
+    assert "Imported 1 source." not in reader  # the result is for those who manage sources
     assert f"Import #{job.pk}" in coder_list
-    assert "Imported 1 sources." not in coder_list
+    assert "Imported 1 source." not in coder_list
     assert partial.strip().startswith('<section id="job-status"')
-    assert "Imported 1 sources." in partial
+    assert "Imported 1 source." in partial
     assert clients["outsider"].get(detail_url).status_code == 404
     assert clients["outsider"].get(list_url, headers={"HX-Request": "true"}).status_code == 404
     assert clients["anonymous"].get(detail_url).status_code == 302

@@ -804,8 +804,12 @@ def test_preview_lists_problems_and_offers_no_import(case, clients, tmp_path):
     html = supervisor.get(preview_url).content.decode()
 
     assert "<strong>2 problems</strong> in 3 rows. Nothing has been saved." in html
-    assert "<td>2</td><td>date</td><td>&#x27;21/10/1994&#x27; is not a date" in html
-    assert "<td>4</td><td>source_type</td><td>Unknown source type &#x27;x&#x27;" in html
+    assert (
+        '<td><a href="#row-2">2</a></td><td>date</td><td>&#x27;21/10/1994&#x27; is not a date'
+    ) in html
+    assert (
+        '<td><a href="#row-4">4</a></td><td>source_type</td><td>Unknown source type &#x27;x&#x27;'
+    ) in html
     assert "Import 3 sources" not in html
     assert '<button type="submit">' not in html.split("<main", 1)[-1]
 

@@ -9,6 +9,7 @@ from negotiations.management.commands._export import (
     write_lines,
 )
 from negotiations.models import Coding
+from negotiations.wording import counted
 
 
 class Command(BaseCommand):
@@ -34,4 +35,4 @@ class Command(BaseCommand):
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)
         if options["output"]:
-            self.stderr.write(f"Wrote {n} codings to {options['output']}.")
+            self.stderr.write(f"Wrote {counted(n, 'coding')} to {options['output']}.")

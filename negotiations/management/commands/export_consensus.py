@@ -9,6 +9,7 @@ from negotiations.management.commands._export import (
     study_or_error,
     write_lines,
 )
+from negotiations.wording import counted
 
 
 class Command(BaseCommand):
@@ -26,4 +27,4 @@ class Command(BaseCommand):
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)
         if options["output"]:
-            self.stderr.write(f"Wrote {n} consensus rows to {options['output']}.")
+            self.stderr.write(f"Wrote {counted(n, 'consensus row')} to {options['output']}.")

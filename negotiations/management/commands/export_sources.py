@@ -8,6 +8,7 @@ from negotiations.management.commands._export import (
     write_lines,
 )
 from negotiations.sources import selectors as source_selectors
+from negotiations.wording import counted
 
 
 class Command(BaseCommand):
@@ -24,4 +25,4 @@ class Command(BaseCommand):
         with output_stream(options["output"], self.stdout) as handle:  # type: ignore[arg-type]
             n = write_lines(handle, lines)
         if options["output"]:
-            self.stderr.write(f"Wrote {n} sources to {options['output']}.")
+            self.stderr.write(f"Wrote {counted(n, 'source')} to {options['output']}.")

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from negotiations.interchange import planning as interchange_planning
 from negotiations.interchange import services as interchange_services
 from negotiations.models import Study
+from negotiations.wording import counted
 
 
 class Command(BaseCommand):
@@ -82,7 +83,8 @@ class Command(BaseCommand):
             ) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported {len(plan.sources)} sources and {plan.n_codings} codings into "
+                f"Imported {counted(len(plan.sources), 'source')} and "
+                f"{counted(plan.n_codings, 'coding')} into "
                 f"'{study.slug}'."
             )
         )

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from negotiations.models import Study
 from negotiations.sources import services as source_services
+from negotiations.wording import counted
 
 
 class Command(BaseCommand):
@@ -57,7 +58,8 @@ class Command(BaseCommand):
             self.stdout.write(f"created {created}")
         if options["dry_run"]:
             self.stdout.write(
-                f"{report.n_rows} rows checked: no problems (dry run, nothing saved)."
+                f"{counted(report.n_rows, 'row')} checked: no problems (dry run, nothing saved)."
             )
         else:
-            self.stdout.write(self.style.SUCCESS(f"Imported {report.n_imported} sources."))
+            imported = counted(report.n_imported, "source")
+            self.stdout.write(self.style.SUCCESS(f"Imported {imported}."))
