@@ -6,9 +6,19 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from negotiations.models import JobKind, Membership, Role, Study
+from negotiations.models import (
+    MANAGING_ROLES,
+    Assignment,
+    AssignmentStatus,
+    Coding,
+    JobKind,
+    Membership,
+    Role,
+    Study,
+)
 
 
 def membership_for(*, user: User | AnonymousUser, slug: str) -> Membership:
@@ -31,6 +41,21 @@ def study_for_member(
     if roles is not None and membership.role not in set(roles):
         raise PermissionDenied("Your role in this study does not allow this.")
     return membership.study, membership
+
+
+def coding_list_visible_to(*, study: Study, user: User, role: str) -> QuerySet[Coding]:
+    """The study's codings that this member may see.
+
+    Supervisors, owners and readers see all. With blind coding on, a coder sees their own codings
+    and, on sources they have submitted, everybody's.
+    """
+    codings = Coding.objects.filter(source__study=study)
+    if role in MANAGING_ROLES or role == Role.READER or not study.blind_coding:
+        return codings
+    submitted_here = Assignment.objects.filter(
+        source=OuterRef("source"), coder=user, status=AssignmentStatus.SUBMITTED
+    )
+    return codings.filter(Q(coder=user) | Exists(submitted_here))
 
 
 ANY_MEMBER = None

@@ -189,6 +189,12 @@ NOT_CODING_BEARING = {
     "api_tokens": "the user's own tokens",
     "api_token_revoke": "a write, answered by a redirect",
     "job_list": "background jobs",
+    "job_download": "an export job's file: owners and supervisors (readers for the replication "
+    "package) only, coders are refused (tests/jobs/test_exports_and_reports.py)",
+    "qdpx_export_start": "a supervisor's write, answered by a redirect to the job",
+    "replication_package_start": "a write answered by a redirect to the job; coders are refused",
+    "assignment_unassign": "owners and supervisors only: it lists the codings an unassignment "
+    "would discard, and coders are refused (tests/coding/test_assignments.py)",
     "job_detail": "a background job",
     "api-v1:openapi-json": "the API's schema",
     "api-v1:openapi-view": "the API's documentation page",

@@ -18,7 +18,7 @@ from ninja import NinjaAPI, Query
 from ninja.errors import HttpError, Throttled
 from ninja.openapi.docs import DocsBase
 
-from negotiations.access import READERS_AND_MANAGERS, study_for_member
+from negotiations.access import READERS_AND_MANAGERS, coding_list_visible_to, study_for_member
 from negotiations.api import schemas
 from negotiations.api.auth import SessionAuth, TokenAuth
 from negotiations.assessments import selectors as assessment_selectors
@@ -117,7 +117,7 @@ def _decode(cursor: str | None, kind: str) -> int:
         value = int(text[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise HttpError(400, "Invalid cursor.") from None
-    if value < 0:
+    if not 0 <= value < 2**63:  # beyond the databases' integers
         raise HttpError(400, "Invalid cursor.")
     return value
 
@@ -307,8 +307,8 @@ def _source_out(source: Source, with_text: bool) -> dict[str, Any]:
 def sources(
     request: HttpRequest,
     slug: str,
-    negotiation: int | None = None,
-    phase: int | None = None,
+    negotiation: schemas.RowId | None = None,
+    phase: schemas.RowId | None = None,
     q: str = "",
     include_text: bool = False,
     cursor: str | None = None,
@@ -338,7 +338,7 @@ def sources(
     response={200: schemas.SourceOut, **ERRORS},
     tags=["sources"],
 )
-def source(request: HttpRequest, slug: str, source_id: int):
+def source(request: HttpRequest, slug: str, source_id: schemas.RowId):
     """One source with its text."""
     study, _ = _member(request, slug)
     try:
@@ -362,9 +362,9 @@ def sources_csv(request: HttpRequest, slug: str):
 
 
 class CodingFilters(schemas.Schema):
-    negotiation: int | None = None
-    phase: int | None = None
-    source: int | None = None
+    negotiation: schemas.RowId | None = None
+    phase: schemas.RowId | None = None
+    source: schemas.RowId | None = None
     code: str | None = None
     stance: Literal["for", "against"] | None = None
     party: str | None = None
@@ -373,9 +373,7 @@ class CodingFilters(schemas.Schema):
 
 def _codings(request: HttpRequest, slug: str, filters: CodingFilters):
     study, membership = _member(request, slug)
-    codings = coding_selectors.coding_list_visible_to(
-        study=study, user=request.user, role=membership.role
-    )
+    codings = coding_list_visible_to(study=study, user=request.user, role=membership.role)
     lookups = {
         "source__negotiation_id": filters.negotiation,
         "source__phase_id": filters.phase,
@@ -460,10 +458,10 @@ def consensus_csv(request: HttpRequest, slug: str):
 
 
 class ReliabilityQuery(schemas.Schema):
-    negotiation: int | None = None
-    phase: int | None = None
-    code: int | None = None
-    party: int | None = None
+    negotiation: schemas.RowId | None = None
+    phase: schemas.RowId | None = None
+    code: schemas.RowId | None = None
+    party: schemas.RowId | None = None
     coder: list[str] = []
     unit: Literal["segment", "source"] = "segment"
     level: Literal["nominal", "ordinal", "interval"] = "nominal"

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
+from pydantic import Field
+
+# A row id in a filter or path: the databases' integers end at 2**63 - 1, so a larger number is
+# refused as invalid (422) instead of overflowing in the query.
+RowId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class Error(Schema):

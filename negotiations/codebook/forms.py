@@ -6,12 +6,12 @@ from typing import Any
 
 from django import forms
 
-from negotiations.coding.shortcuts import shortcut_taking
 from negotiations.form_helpers import StudyObjectsMixin
 from negotiations.models import (
     Code,
     Study,
 )
+from negotiations.shortcuts import shortcut_taking
 
 
 class CodeForm(StudyObjectsMixin, forms.ModelForm):

@@ -11,11 +11,10 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from negotiations.access import MANAGERS, study_for_member
+from negotiations.access import MANAGERS, coding_list_visible_to, study_for_member
 from negotiations.codebook import selectors, services
 from negotiations.codebook.forms import CodeForm
 from negotiations.codebook.stylesheet import codebook_stylesheet
-from negotiations.coding import selectors as coding_selectors
 from negotiations.http import HtmxHttpRequest, form_errors
 from negotiations.models import (
     Code,
@@ -30,9 +29,7 @@ def _codebook_page(request: HtmxHttpRequest, study, membership) -> HttpResponse:
         # Blind coding applies to the counts: a coder counts only the codings they may see.
         "code_sets": selectors.code_set_list(
             study=study,
-            counted=coding_selectors.coding_list_visible_to(
-                study=study, user=request.user, role=membership.role
-            ),
+            counted=coding_list_visible_to(study=study, user=request.user, role=membership.role),
         ),
         "versions": selectors.codebook_version_list(study=study)[:1],
     }

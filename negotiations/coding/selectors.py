@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from negotiations.codebook import selectors as codebook_selectors
@@ -35,22 +35,6 @@ from negotiations.models import (
     Study,
 )
 from negotiations.studies import selectors as study_selectors
-
-
-def coding_list_visible_to(*, study: Study, user: User, role: str) -> QuerySet[Coding]:
-    """The study's codings that this member may see.
-
-    Supervisors, owners and readers see all. With blind coding on, a coder sees their own codings
-    and, on sources they have submitted, everybody's.
-    """
-    codings = Coding.objects.filter(source__study=study)
-    if role in MANAGING_ROLES or role == Role.READER or not study.blind_coding:
-        return codings
-    submitted_here = Assignment.objects.filter(
-        source=OuterRef("source"), coder=user, status=AssignmentStatus.SUBMITTED
-    )
-    return codings.filter(Q(coder=user) | Exists(submitted_here))
-
 
 # The fields of a coding that the coding page shows, in this order (see `coding_page`).
 CODING_PAGE_FIELDS = (

@@ -24,7 +24,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from negotiations.access import CODERS, MANAGERS, study_for_member
+from negotiations.access import CODERS, MANAGERS, coding_list_visible_to, study_for_member
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.codebook.stylesheet import codebook_stylesheet
 from negotiations.coding import selectors, services
@@ -36,7 +36,6 @@ from negotiations.coding.forms import (
     CodingSentencesForm,
 )
 from negotiations.coding.highlight import ListedCoding, codings_payload, render_coding_items
-from negotiations.coding.shortcuts import page_shortcuts
 from negotiations.http import (
     HtmxHttpRequest,
     csp_with_style,
@@ -55,6 +54,7 @@ from negotiations.models import (
     Stance,
     Strength,
 )
+from negotiations.shortcuts import page_shortcuts
 from negotiations.sources import selectors as source_selectors
 from negotiations.studies import selectors as study_selectors
 
@@ -541,7 +541,7 @@ def assignment_unassign(request: HtmxHttpRequest, slug: str, assignment_id: int)
 @require_GET
 def export_codings(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
     study, membership = study_for_member(request, slug)
-    codings = selectors.coding_list_visible_to(study=study, user=request.user, role=membership.role)
+    codings = coding_list_visible_to(study=study, user=request.user, role=membership.role)
     stamp = timezone.now().strftime("%Y%m%d")
     submitted_only = request.GET.get("submitted") == "1"
     filename = f"{study.slug}-codings{'-submitted' if submitted_only else ''}-{stamp}"

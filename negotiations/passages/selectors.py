@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Greatest, Length, Substr
 
-from negotiations.coding import selectors as coding_selectors
+from negotiations.access import coding_list_visible_to
 from negotiations.models import (
     MANAGING_ROLES,
     Code,
@@ -61,7 +61,7 @@ def _layer_queryset(*, study: Study, user: User, role: str, layer: str) -> Query
         return ConsensusCoding.objects.filter(
             source__study=study, unit__status=ConsensusStatus.SETTLED
         )
-    codings = coding_selectors.coding_list_visible_to(study=study, user=user, role=role)
+    codings = coding_list_visible_to(study=study, user=user, role=role)
     if layer.isdigit():
         codings = codings.filter(coder_id=int(layer))
     return codings

@@ -16,8 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from negotiations.access import MANAGERS, study_for_member
-from negotiations.coding import selectors as coding_selectors
+from negotiations.access import MANAGERS, coding_list_visible_to, study_for_member
 from negotiations.http import HtmxHttpRequest, form_errors, table_response
 from negotiations.jobs import selectors as job_selectors
 from negotiations.jobs import services as job_services
@@ -78,9 +77,7 @@ def source_detail(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpRe
         "segments": segments,
         "newer": selectors.source_newer_version(source=source),
         # Blind coding applies to counts too: a coder counts only the codings they may see.
-        "n_codings": coding_selectors.coding_list_visible_to(
-            study=study, user=request.user, role=membership.role
-        )
+        "n_codings": coding_list_visible_to(study=study, user=request.user, role=membership.role)
         .filter(source=source)
         .count(),
     }

@@ -565,8 +565,8 @@ def test_two_thousand_codings_stay_light_and_draw_as_a_few_paths(page, world):
 
 
 def test_the_page_takes_its_shortcut_keys_from_the_server(page, world, monkeypatch):
-    """coding/shortcuts.py is the one list: change a key there and the page follows."""
-    from negotiations.coding import shortcuts
+    """shortcuts.py is the one list: change a key there and the page follows."""
+    from negotiations import shortcuts
 
     monkeypatch.setitem(shortcuts.SHORTCUTS, "next_sentence", "n")
     source = world.source(STATEMENT)

@@ -8,8 +8,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from negotiations.coding.shortcuts import SHORTCUTS, shortcut_taking
 from negotiations.models import Code, CodeSet
+from negotiations.shortcuts import SHORTCUTS, shortcut_taking
 from tests.coding.test_views import page_url, setup  # noqa: F401
 
 pytestmark = pytest.mark.django_db

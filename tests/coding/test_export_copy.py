@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from negotiations.access import coding_list_visible_to
 from negotiations.coding import selectors
 from negotiations.exports.tabular import csv_lines
 from negotiations.models import Assignment, AssignmentStatus, Code, Coding, Role
@@ -98,8 +99,8 @@ def test_copy_writes_the_same_bytes_as_python(postgres_only, members):
         source=sources[0], coder=members.coder, status=AssignmentStatus.SUBMITTED
     )
 
-    everything = selectors.coding_list_visible_to(study=study, user=members.owner, role=Role.OWNER)
-    blind = selectors.coding_list_visible_to(study=study, user=members.coder, role=Role.CODER)
+    everything = coding_list_visible_to(study=study, user=members.owner, role=Role.OWNER)
+    blind = coding_list_visible_to(study=study, user=members.coder, role=Role.CODER)
     for visible in (everything, blind):
         expected = python_bytes(visible, study)
         assert copy_bytes(visible, study) == expected
