@@ -17,7 +17,7 @@ from django.http import (
 from django.urls import reverse
 from django_htmx.middleware import HtmxDetails
 
-from negotiations.exports.tabular import csv_lines, xlsx_bytes
+from negotiations.tabular import csv_lines, xlsx_bytes
 
 
 class HtmxHttpRequest(HttpRequest):

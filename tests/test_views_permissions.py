@@ -259,6 +259,7 @@ def test_manage_pages(clients, objects, role, name, keys):
 
 SNAPSHOT_MODELS = (
     Study,
+    Job,
     Membership,
     Party,
     Negotiation,
@@ -356,6 +357,10 @@ WRITES = {
     "source_delete": ({"Source"}, lambda o: not Source.objects.filter(pk=o["source_id"]).exists()),
     "source_import": None,
     "interchange": None,
+    "qdpx_export_start": (
+        {"Job"},
+        lambda o: Job.objects.filter(kind=JobKind.QDPX_EXPORT, state=JobState.SUCCEEDED).exists(),
+    ),
     "assignments": (
         {"Assignment"},
         lambda o: Assignment.objects.filter(source=o["source_id"], coder__username="cody").exists(),

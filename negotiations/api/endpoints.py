@@ -25,7 +25,6 @@ from negotiations.assessments import selectors as assessment_selectors
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding import selectors as coding_selectors
 from negotiations.consensus import selectors as consensus_selectors
-from negotiations.exports.tabular import csv_lines
 from negotiations.http import csv_response
 from negotiations.models import Coding, Membership, Role, Source, Study
 from negotiations.reliability import services as reliability_services
@@ -34,6 +33,7 @@ from negotiations.reliability.passages import PASSAGE_COLUMNS, passage_rows
 from negotiations.reliability.report import RELIABILITY_COLUMNS, reliability_rows
 from negotiations.sources import selectors as source_selectors
 from negotiations.studies import selectors as study_selectors
+from negotiations.tabular import csv_lines
 
 
 class VendoredSwagger(DocsBase):

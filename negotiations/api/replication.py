@@ -2,7 +2,7 @@
 described in a README data dictionary and in a Frictionless `datapackage.json`.
 
 Every table is built by the feature that owns it (the same row builders as the downloads) and
-written by `exports/tabular.py`, so the package's figures are the pages' figures."""
+written by `tabular.py`, so the package's figures are the pages' figures."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from negotiations.assessments import selectors as assessment_selectors
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding import selectors as coding_selectors
 from negotiations.consensus import selectors as consensus_selectors
-from negotiations.exports.tabular import csv_lines
 from negotiations.interchange import selectors as interchange_selectors
 from negotiations.interchange.qdpx import write_qdc
 from negotiations.models import Coding, Study
@@ -28,6 +27,7 @@ from negotiations.reliability import report as reliability_report
 from negotiations.reliability import services as reliability_services
 from negotiations.reliability.selectors import ReliabilityFilters
 from negotiations.sources import selectors as source_selectors
+from negotiations.tabular import csv_lines
 
 # Column descriptions: (name, Frictionless type, meaning).
 Field = tuple[str, str, str]

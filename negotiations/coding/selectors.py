@@ -15,13 +15,6 @@ from django.db.models.functions import Coalesce
 
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding.highlight import render_text_html
-from negotiations.exports.tabular import (
-    csv_lines,
-    date_sql,
-    isoformat_sql,
-    neutralise,
-    neutralised_sql,
-)
 from negotiations.models import (
     MANAGING_ROLES,
     Assignment,
@@ -35,6 +28,13 @@ from negotiations.models import (
     Study,
 )
 from negotiations.studies import selectors as study_selectors
+from negotiations.tabular import (
+    csv_lines,
+    date_sql,
+    isoformat_sql,
+    neutralise,
+    neutralised_sql,
+)
 
 # The fields of a coding that the coding page shows, in this order (see `coding_page`).
 CODING_PAGE_FIELDS = (

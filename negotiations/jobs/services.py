@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 import socket
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,13 +22,9 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
+from django.tasks import task
 from django.utils import timezone
 
-from negotiations.api.replication import replication_package_write
-from negotiations.interchange import planning as qdpx_planning
-from negotiations.interchange import selectors as interchange_selectors
-from negotiations.interchange import services as interchange_services
-from negotiations.interchange.qdpx import write_qdpx
 from negotiations.models import (
     ImportStatus,
     Job,
@@ -39,12 +34,31 @@ from negotiations.models import (
     SourceImport,
     Study,
 )
-from negotiations.reliability import services as reliability_services
-from negotiations.sources import services as source_services
-from negotiations.sources.resources import row_progress
-from negotiations.wording import counted
 
 logger = logging.getLogger(__name__)
+
+
+# What runs each kind of job: (job, progress) -> (state, message, result). Every feature registers
+# its own in its `jobs.py` (imported when the app is ready), so this module runs them without
+# importing any feature.
+Runner = Callable[[Job, Callable[[int, int], None]], tuple[str, str, dict]]
+_RUNNERS: dict[str, Runner] = {}
+
+
+def runs(kind: str) -> Callable[[Runner], Runner]:
+    """Register the decorated function as the runner of `kind` jobs."""
+
+    def register(runner: Runner) -> Runner:
+        _RUNNERS[kind] = runner
+        return runner
+
+    return register
+
+
+@task()
+def run_job(job_id: int) -> None:
+    """The task every background job runs: Django's Tasks framework hands it a job's id."""
+    job_run(job_id=job_id)
 
 
 def _progress_db() -> str:
@@ -75,8 +89,6 @@ def job_enqueue(
     With the database backend the queued task is a row written in this same transaction, so a
     worker never sees a task whose job is not committed.
     """
-    from negotiations.jobs.tasks import run_job
-
     job = Job(
         study=study,
         kind=kind,
@@ -186,14 +198,15 @@ def job_run(*, job_id: int) -> Job | None:
     # the connection that writes them.
     job = Job.objects.select_related("started_by").get(pk=job_id)
     reporter = ProgressReporter(job_id)
-    token = row_progress.set(reporter)
+    runner = _RUNNERS.get(job.kind)
     try:
-        state, message, result = _run(job, reporter)
+        if runner is None:
+            state, message, result = JobState.FAILED, f"Unknown kind of job: {job.kind}.", {}
+        else:
+            state, message, result = runner(job, reporter)
     except Exception as exc:
         logger.exception("Job %s failed", job_id)
         state, message, result = JobState.FAILED, f"The job failed: {exc}", {}
-    finally:
-        row_progress.reset(token)
     update = {
         "state": state,
         "message": message,
@@ -211,62 +224,6 @@ def job_run(*, job_id: int) -> Job | None:
     # The work is committed (or rolled back) by now, so the default connection can write.
     Job.objects.filter(pk=job_id).update(**update)
     return Job.objects.get(pk=job_id)
-
-
-def _run(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
-    if job.kind == JobKind.IMPORT_CHECK:
-        return _run_import_check(job)
-    if job.kind == JobKind.IMPORT_RUN:
-        return _run_import(job)
-    if job.kind == JobKind.QDPX_CHECK:
-        return _run_qdpx_check(job)
-    if job.kind == JobKind.QDPX_IMPORT:
-        return _run_qdpx_import(job, reporter)
-    if job.kind == JobKind.QDPX_EXPORT:
-        return _run_qdpx_export(job, reporter)
-    if job.kind == JobKind.REPLICATION:
-        return _run_replication(job, reporter)
-    if job.kind in (JobKind.RELIABILITY, JobKind.PASSAGES):
-        return _run_report(job)
-    return JobState.FAILED, f"Unknown kind of job: {job.kind}.", {}
-
-
-def _run_import_check(job: Job) -> tuple[str, str, dict]:
-    if job.source_import is None:
-        return JobState.FAILED, "The staged file is gone.", {}
-    staged = source_services.source_import_check(
-        source_import=SourceImport.objects.get(pk=job.source_import_id)
-    )
-    result = {"n_rows": staged.n_rows, "n_errors": staged.n_errors}
-    if staged.n_errors:
-        return (
-            JobState.SUCCEEDED,
-            f"Checked {counted(staged.n_rows, 'row')}: {counted(staged.n_errors, 'problem')}; "
-            "nothing will be "
-            "saved until a corrected file is uploaded.",
-            result,
-        )
-    return JobState.SUCCEEDED, f"Checked {counted(staged.n_rows, 'row')}: no problems.", result
-
-
-def _run_import(job: Job) -> tuple[str, str, dict]:
-    if job.source_import is None:
-        return JobState.FAILED, "The staged file is gone.", {}
-    staged = SourceImport.objects.get(pk=job.source_import_id)
-    report = source_services.source_import_confirm(source_import=staged, actor=job.started_by)
-    if report.ok:
-        return (
-            JobState.SUCCEEDED,
-            f"Imported {counted(report.n_imported, 'source')}.",
-            {"n_rows": report.n_rows, "n_imported": report.n_imported},
-        )
-    source_services.source_import_record_problems(source_import=staged, report=report)
-    problems = len(report.problems or [])
-    return (
-        JobState.FAILED,
-        f"The import found {counted(problems, 'problem')}; nothing was saved.",
-        {"n_errors": problems},
-    )
 
 
 # REFI-QDA, exports and reports ---------------------------------------------------------------
@@ -340,104 +297,15 @@ def report_start(*, study: Study, params: dict, actor: User, retry: bool = False
     return job_enqueue(study=study, kind=kind, started_by=actor, params=params)
 
 
-def _store(job: Job, handle, suffix: str, name: str) -> dict:
+def job_file_store(handle, suffix: str, name: str) -> dict:
     """Keep a file the job made in the default storage, under a name nobody can guess."""
     handle.seek(0)
     path = default_storage.save(f"jobs/{secrets.token_hex(16)}{suffix}", File(handle))
     return {"output": path, "output_name": name, "bytes": default_storage.size(path)}
 
 
-def _stamp() -> str:
+def date_stamp() -> str:
     return timezone.now().strftime("%Y%m%d")
-
-
-def _run_qdpx_check(job: Job) -> tuple[str, str, dict]:
-    if job.qdpx_import_id is None:
-        return JobState.FAILED, "The uploaded file is gone.", {}
-    upload = interchange_services.qdpx_import_check(
-        upload=QdpxImport.objects.select_related("study").get(pk=job.qdpx_import_id)
-    )
-    result = {"n_sources": upload.n_sources, "n_codings": upload.n_codings}
-    if upload.status == ImportStatus.FAILED:
-        problems = len(upload.preview.get("problems") or [])
-        return (
-            JobState.SUCCEEDED,
-            f"Checked the file: {problems:,} problem{'s' if problems != 1 else ''}; nothing "
-            "will be imported until a corrected file is uploaded.",
-            result,
-        )
-    return (
-        JobState.SUCCEEDED,
-        f"Checked the file: {upload.n_sources:,} sources and {upload.n_codings:,} codings, "
-        "no problems.",
-        result,
-    )
-
-
-def _run_qdpx_import(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
-    if job.qdpx_import_id is None:
-        return JobState.FAILED, "The uploaded file is gone.", {}
-    upload = QdpxImport.objects.select_related("study", "uploaded_by").get(pk=job.qdpx_import_id)
-    try:
-        study = interchange_services.qdpx_import_run(upload=upload, progress=reporter)
-    except qdpx_planning.QdpxImportError as err:
-        problems = err.plan.problems
-        return (
-            JobState.FAILED,
-            f"Nothing was imported: {len(problems):,} problem{'s' if len(problems) != 1 else ''}"
-            f" in the file ({'; '.join(problems[:3])}).",
-            {"n_errors": len(problems)},
-        )
-    except ValidationError as err:
-        return JobState.FAILED, f"Nothing was imported: {'; '.join(err.messages)}", {}
-    return (
-        JobState.SUCCEEDED,
-        f"Imported {upload.n_sources:,} sources and {upload.n_codings:,} codings.",
-        {
-            "n_rows": upload.n_sources + upload.n_codings,
-            "study": study.slug,
-            "study_id": study.pk,
-        },
-    )
-
-
-def _run_qdpx_export(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
-    study = job.study
-    reporter(0, 3)
-    project = interchange_selectors.study_project(study=study)
-    reporter(1, 3)
-    data = write_qdpx(project)
-    reporter(2, 3)
-    with tempfile.TemporaryFile() as handle:
-        handle.write(data)
-        stored = _store(job, handle, ".qdpx", f"{study.slug}-{_stamp()}.qdpx")
-    return (
-        JobState.SUCCEEDED,
-        f"The project is ready ({stored['bytes'] / 1_000_000:.1f} MB).",
-        {**stored, "n_rows": 3},
-    )
-
-
-def _run_replication(job: Job, reporter: ProgressReporter) -> tuple[str, str, dict]:
-    study = job.study
-    with tempfile.TemporaryFile() as handle:
-        names = replication_package_write(study=study, output=handle, progress=reporter)
-        stored = _store(job, handle, ".zip", f"{study.slug}-replication-{_stamp()}.zip")
-    return (
-        JobState.SUCCEEDED,
-        f"The replication package is ready: {len(names)} files "
-        f"({stored['bytes'] / 1_000_000:.1f} MB).",
-        stored,
-    )
-
-
-def _run_report(job: Job) -> tuple[str, str, dict]:
-    report = reliability_services.report_compute(study=job.study, params=job.params)
-    return (
-        JobState.SUCCEEDED,
-        f"Computed in {report['seconds']:.1f} s; the report page shows it.",
-        {"seconds": round(report["seconds"], 3)},
-    )
 
 
 def _worker_is_gone(job: Job, stale_before: datetime) -> bool:

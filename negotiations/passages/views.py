@@ -9,10 +9,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from negotiations.access import study_for_member
-from negotiations.exports.tabular import csv_lines, xlsx_bytes
 from negotiations.http import HtmxHttpRequest, csv_response
 from negotiations.passages import selectors
 from negotiations.passages.forms import PassageFilterForm
+from negotiations.tabular import csv_lines, xlsx_bytes
 
 PASSAGES_PER_PAGE = 50
 

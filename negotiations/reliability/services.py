@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 from typing import Any
 
-from negotiations.exports.tabular import csv_lines
 from negotiations.models import (
     CodebookVersion,
     ReportCache,
@@ -14,6 +13,7 @@ from negotiations.models import (
 )
 from negotiations.reliability import passages, selectors, unitizing
 from negotiations.reliability import report as reliability
+from negotiations.tabular import csv_lines
 
 
 def reliability_report(

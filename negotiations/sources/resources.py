@@ -21,7 +21,6 @@ from django.core.validators import URLValidator
 from django.utils.text import slugify
 from import_export import fields, resources, widgets
 
-from negotiations.exports.tabular import unneutralise
 from negotiations.models import (
     Code,
     Coding,
@@ -38,6 +37,7 @@ from negotiations.models import (
 )
 from negotiations.sources import selectors
 from negotiations.sources.text import normalise_text, split_sentences
+from negotiations.tabular import unneutralise
 
 IMPORT_COLUMNS = tuple(c for c in selectors.SOURCE_COLUMNS if c != "source_id")
 

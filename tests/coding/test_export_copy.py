@@ -8,9 +8,9 @@ import pytest
 
 from negotiations.access import coding_list_visible_to
 from negotiations.coding import selectors
-from negotiations.exports.tabular import csv_lines
 from negotiations.models import Assignment, AssignmentStatus, Code, Coding, Role
 from negotiations.sources import services as source_services
+from negotiations.tabular import csv_lines
 from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
 
 pytestmark = pytest.mark.django_db

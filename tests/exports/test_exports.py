@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from negotiations.coding import selectors as coding_selectors
 from negotiations.coding import services as coding_services
-from negotiations.exports.tabular import FORMULA_TRIGGERS, neutralise, unneutralise
 from negotiations.models import Code, Coding, Party, Source
 from negotiations.sources import selectors as source_selectors
 from negotiations.sources import services as source_services
+from negotiations.tabular import FORMULA_TRIGGERS, neutralise, unneutralise
 from tests.conftest import client_for
 from tests.factories import CodingFactory, NegotiationFactory, PartyFactory, PhaseFactory
 

@@ -12,7 +12,9 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from negotiations.api import jobs as api_jobs
 from negotiations.coding import services as coding_services
+from negotiations.interchange import jobs as interchange_jobs
 from negotiations.interchange import planning
 from negotiations.interchange import services as interchange_services
 from negotiations.interchange.qdpx import read_qdpx
@@ -147,7 +149,7 @@ def test_a_failed_export_shows_its_message_and_keeps_no_file(coded, clients, lar
     def broken(project):
         raise OSError("disk full")
 
-    monkeypatch.setattr(job_services, "write_qdpx", broken)
+    monkeypatch.setattr(interchange_jobs, "write_qdpx", broken)
     clients["supervisor"].post(reverse("negotiations:qdpx_export_start", args=[coded.study.slug]))
     job = Job.objects.get()
     assert (job.state, job.message, job.output.name) == (
@@ -217,7 +219,7 @@ def test_a_failed_replication_package_says_why(coded, clients, large, monkeypatc
         output.write(b"half a zip")
         raise ValueError("the assessment rule is missing")
 
-    monkeypatch.setattr(job_services, "replication_package_write", broken)
+    monkeypatch.setattr(api_jobs, "replication_package_write", broken)
     before = stored_files()
     clients["owner"].post(
         reverse("negotiations:replication_package_start", args=[coded.study.slug])

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from negotiations.assessments import selectors as assessment_selectors
 from negotiations.consensus import services as consensus_services
-from negotiations.exports.tabular import csv_lines
 from negotiations.models import Study
+from negotiations.tabular import csv_lines
 
 
 class Command(BaseCommand):

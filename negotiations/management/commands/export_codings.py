@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from negotiations.coding import selectors as coding_selectors
-from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
     output_stream,
@@ -9,6 +8,7 @@ from negotiations.management.commands._export import (
     write_lines,
 )
 from negotiations.models import Coding
+from negotiations.tabular import csv_lines
 from negotiations.wording import counted
 
 

@@ -2,13 +2,13 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from negotiations.consensus import selectors as consensus_selectors
 from negotiations.consensus import services as consensus_services
-from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
     output_stream,
     study_or_error,
     write_lines,
 )
+from negotiations.tabular import csv_lines
 from negotiations.wording import counted
 
 

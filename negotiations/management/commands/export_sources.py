@@ -1,6 +1,5 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from negotiations.exports.tabular import csv_lines
 from negotiations.management.commands._export import (
     add_export_arguments,
     output_stream,
@@ -8,6 +7,7 @@ from negotiations.management.commands._export import (
     write_lines,
 )
 from negotiations.sources import selectors as source_selectors
+from negotiations.tabular import csv_lines
 from negotiations.wording import counted
 
 

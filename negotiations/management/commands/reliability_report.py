@@ -2,12 +2,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from negotiations.exports.tabular import csv_lines
 from negotiations.models import Study
 from negotiations.reliability import passages
 from negotiations.reliability import report as reliability_report
 from negotiations.reliability import selectors as reliability_selectors
 from negotiations.reliability import services as reliability_services
+from negotiations.tabular import csv_lines
 
 
 class Command(BaseCommand):

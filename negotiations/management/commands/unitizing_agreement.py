@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from negotiations.exports.tabular import csv_lines
 from negotiations.reliability.unitizing import read_units_csv, unitizing_alpha
+from negotiations.tabular import csv_lines
 
 BAD_INPUT = 2
 

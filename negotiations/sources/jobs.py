@@ -1,0 +1,70 @@
+"""The background jobs of source imports: checking a staged file and importing it, each with its
+rows counted on the job's progress bar (`row_progress`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from negotiations.jobs import services as job_services
+from negotiations.models import Job, JobKind, JobState, SourceImport
+from negotiations.sources import services
+from negotiations.sources.resources import row_progress
+from negotiations.wording import counted
+
+Progress = Callable[[int, int], None]
+
+
+@job_services.runs(JobKind.IMPORT_CHECK)
+def import_check_run(job: Job, reporter: Progress) -> tuple[str, str, dict]:
+    token = row_progress.set(reporter)
+    try:
+        return _import_check(job)
+    finally:
+        row_progress.reset(token)
+
+
+def _import_check(job: Job) -> tuple[str, str, dict]:
+    if job.source_import is None:
+        return JobState.FAILED, "The staged file is gone.", {}
+    staged = services.source_import_check(
+        source_import=SourceImport.objects.get(pk=job.source_import_id)
+    )
+    result = {"n_rows": staged.n_rows, "n_errors": staged.n_errors}
+    if staged.n_errors:
+        return (
+            JobState.SUCCEEDED,
+            f"Checked {counted(staged.n_rows, 'row')}: {counted(staged.n_errors, 'problem')}; "
+            "nothing will be "
+            "saved until a corrected file is uploaded.",
+            result,
+        )
+    return JobState.SUCCEEDED, f"Checked {counted(staged.n_rows, 'row')}: no problems.", result
+
+
+@job_services.runs(JobKind.IMPORT_RUN)
+def import_run(job: Job, reporter: Progress) -> tuple[str, str, dict]:
+    token = row_progress.set(reporter)
+    try:
+        return _import(job)
+    finally:
+        row_progress.reset(token)
+
+
+def _import(job: Job) -> tuple[str, str, dict]:
+    if job.source_import is None:
+        return JobState.FAILED, "The staged file is gone.", {}
+    staged = SourceImport.objects.get(pk=job.source_import_id)
+    report = services.source_import_confirm(source_import=staged, actor=job.started_by)
+    if report.ok:
+        return (
+            JobState.SUCCEEDED,
+            f"Imported {counted(report.n_imported, 'source')}.",
+            {"n_rows": report.n_rows, "n_imported": report.n_imported},
+        )
+    services.source_import_record_problems(source_import=staged, report=report)
+    problems = len(report.problems or [])
+    return (
+        JobState.FAILED,
+        f"The import found {counted(problems, 'problem')}; nothing was saved.",
+        {"n_errors": problems},
+    )
