@@ -150,6 +150,8 @@ TRUSTCODER_BACKGROUND_REPORT_CELLS = int(
 )
 # A running job whose heartbeat is older than this is taken for dead (its worker was killed).
 TRUSTCODER_JOB_STALE_SECONDS = int(os.environ.get("TRUSTCODER_JOB_STALE_SECONDS", 120))
+# Files that export jobs made (REFI-QDA projects, replication packages) are kept this many days.
+TRUSTCODER_JOB_FILE_DAYS = int(os.environ.get("TRUSTCODER_JOB_FILE_DAYS", 7))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

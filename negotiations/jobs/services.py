@@ -323,11 +323,32 @@ def _worker_is_gone(job: Job, stale_before: datetime) -> bool:
     return beat is None or beat < stale_before
 
 
-def jobs_sweep(*, study: Study | None = None) -> int:
-    """Mark running jobs whose worker died as failed; their work was rolled back with them.
+def job_files_expire(*, study: Study | None = None) -> int:
+    """Delete the files of exports finished more than `TRUSTCODER_JOB_FILE_DAYS` days ago; the
+    job stays in the list, saying its file is gone. Returns how many files were deleted."""
+    cutoff = timezone.now() - timedelta(days=settings.TRUSTCODER_JOB_FILE_DAYS)
+    old = Job.objects.filter(finished_at__lt=cutoff).exclude(output="")
+    if study is not None:
+        old = old.filter(study=study)
+    expired = 0
+    for job in old.only("pk", "output", "message"):
+        job.output.delete(save=False)  # a file already gone is no error
+        Job.objects.filter(pk=job.pk).update(
+            output="",
+            message=f"{job.message} The file was deleted after "
+            f"{settings.TRUSTCODER_JOB_FILE_DAYS} days; start the export again.".strip(),
+        )
+        expired += 1
+    return expired
 
-    Returns how many were marked. Cheap when nothing is stale: one read, no write.
+
+def jobs_sweep(*, study: Study | None = None) -> int:
+    """Mark running jobs whose worker died as failed; their work was rolled back with them; and
+    delete export files past their days (`job_files_expire`).
+
+    Returns how many jobs were marked. Cheap when nothing is stale: two reads, no write.
     """
+    job_files_expire(study=study)
     stale_before = timezone.now() - timedelta(seconds=settings.TRUSTCODER_JOB_STALE_SECONDS)
     running = Job.objects.filter(state=JobState.RUNNING).only(
         "pk", "worker", "heartbeat_at", "started_at"

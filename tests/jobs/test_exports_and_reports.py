@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from negotiations.api import jobs as api_jobs
 from negotiations.coding import services as coding_services
@@ -175,6 +177,27 @@ def test_a_deleted_file_is_a_404_with_a_sentence(coded, clients, large):
     job = Job.objects.get()
     default_storage.delete(job.output.name)
     assert download(clients["supervisor"], job).status_code == 404
+
+
+def test_export_files_are_deleted_after_their_days(coded, clients, large, settings):
+    settings.TRUSTCODER_JOB_FILE_DAYS = 7
+    slug = coded.study.slug
+    supervisor = clients["supervisor"]
+    for _ in range(2):
+        supervisor.post(reverse("negotiations:qdpx_export_start", args=[slug]))
+    old, new = Job.objects.order_by("pk")
+    Job.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    assert default_storage.exists(old.output.name)
+
+    # Opening the Jobs list sweeps: the old file goes, the new one stays.
+    page = supervisor.get(reverse("negotiations:job_list", args=[slug]))
+    assert page.status_code == 200
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert not old.output and "deleted after 7 days" in old.message
+    assert default_storage.exists(new.output.name)
+    assert download(supervisor, old).status_code == 404
+    assert download(supervisor, new).status_code == 200
 
 
 # Replication package -------------------------------------------------------------------------
