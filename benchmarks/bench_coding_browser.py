@@ -184,6 +184,7 @@ def build_data():
     us = study_services.party_create(study=study, code="US", name="United States")
     dprk = study_services.party_create(study=study, code="DPRK", name="North Korea")
     negotiation = Negotiation.objects.create(study=study, name="Agreed Framework", slug="af")
+    negotiation.parties.add(us, dprk)
     source = source_services.source_create(
         study=study,
         metadata=source_services.SourceMetadata(

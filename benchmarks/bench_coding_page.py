@@ -37,7 +37,9 @@ def build(n_codings: int, tag: str):
     for coder in coders:
         Membership.objects.create(study=study, user=coder, role=Role.CODER)
     party = study_services.party_create(study=study, code="US", name="United States")
-    negotiation = study_services.negotiation_create(study=study, name="Agreed Framework")
+    negotiation = study_services.negotiation_create(
+        study=study, name="Agreed Framework", parties=[party]
+    )
     text = ""
     i = 0
     while len(text) < 100_000:
