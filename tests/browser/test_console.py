@@ -37,13 +37,16 @@ class Watch:
         page.context.add_init_script(_WATCH_JS)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"{self.url}: page error {exc}"))
-        page.on(
-            "requestfailed",
-            lambda request: self.problems.append(
-                f"{self.url}: request failed {request.url} ({request.failure})"
-            ),
-        )
+        page.on("requestfailed", self._failed)
         page.on("response", self._response)
+
+    def _failed(self, request) -> None:
+        # A request the browser dropped because the page went on to the next one (net::ERR_ABORTED,
+        # a favicon still loading when the test navigates) is no failure of the app; every other
+        # one is.
+        if "ERR_ABORTED" in (request.failure or ""):
+            return
+        self.problems.append(f"{self.url}: request failed {request.url} ({request.failure})")
 
     def _console(self, message) -> None:
         if message.type in ("error", "warning", "assert"):
