@@ -197,18 +197,25 @@ def build_data():
     segments = list(source.segments.order_by("index").values_list("start", "end"))
     codes = list(Code.objects.filter(study=study, code_set__enabled=True, archived=False))
     codings = []
-    for n in range(N_CODINGS):
+    seen = set()  # one coding per coder, span, code, stance and party, as the database wants
+    while len(codings) < N_CODINGS:
+        n = len(codings)
         start, end = random_span(rng, text, segments)
+        code, stance, party = rng.choice(codes), rng.choice(Stance.values), rng.choice((us, dprk))
+        key = (n % 3, start, end, code.pk, stance, party.pk)
+        if key in seen:
+            continue
+        seen.add(key)
         codings.append(
             Coding(
                 source=source,
                 coder=coders[n % 3],
-                code=rng.choice(codes),
+                code=code,
                 start=start,
                 end=end,
                 quote=text[start:end],
-                stance=rng.choice(Stance.values),
-                demonstrating_party=rng.choice((us, dprk)),
+                stance=stance,
+                demonstrating_party=party,
                 memo="Checked against the cable." if n % 10 == 0 else "",
             )
         )
