@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from negotiations.models import (
@@ -85,7 +85,7 @@ def assignment_delete(*, assignment: Assignment, n_codings_shown: int) -> int:
     locks it, so no coding can be added between the check and the delete; all or nothing.
     """
     locked = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
         .select_related("coder")
         .filter(pk=assignment.pk)
         .first()
@@ -204,8 +204,16 @@ def assignments_bulk_create(
 
 
 def _open_assignment(*, source: Source, coder: User) -> Assignment:
-    """The coder's assignment on the source, locked; refuses unassigned or submitted work."""
-    assignment = Assignment.objects.select_for_update().filter(source=source, coder=coder).first()
+    """The coder's assignment on the source, locked; refuses unassigned or submitted work.
+
+    Only the assignment's row is locked (`of=("self",)`): the default ordering joins the source,
+    whose row `source_for_write` locks in share mode.
+    """
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(source=source, coder=coder)
+        .first()
+    )
     if assignment is None:
         raise PermissionDenied("This source is not assigned to you.")
     if assignment.status == AssignmentStatus.SUBMITTED:
@@ -218,8 +226,21 @@ def _open_assignment(*, source: Source, coder: User) -> Assignment:
 def source_for_write(source: Source) -> Source:
     """The source row, locked and read afresh: a span is checked against the text as it is inside
     this transaction, and a correction of the text waits until the coding is saved (and then
-    becomes a new version, since the source is coded)."""
-    return Source.objects.select_for_update().get(pk=source.pk)
+    becomes a new version, since the source is coded).
+
+    On PostgreSQL the lock is shared (`FOR SHARE`): the coders of one source do not wait for each
+    other, while a correction, which locks the row `FOR UPDATE`, waits for all of them. SQLite
+    has one writer at a time anyway.
+    """
+    connection = connections[router.db_for_write(Source)]
+    if connection.vendor != "postgresql":
+        return Source.objects.get(pk=source.pk)
+    table = connection.ops.quote_name(Source._meta.db_table)
+    sql = f"SELECT * FROM {table} WHERE id = %s FOR SHARE"  # noqa: S608 (constant; id a parameter)
+    locked = list(Source.objects.raw(sql, [source.pk]))
+    if not locked:
+        raise Source.DoesNotExist("The source was deleted.")
+    return locked[0]
 
 
 DUPLICATE_MESSAGE = (

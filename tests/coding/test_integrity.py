@@ -204,3 +204,65 @@ def test_five_concurrent_identical_codings_save_one_on_postgresql(
     assert results.count("saved") == 1
     assert all("already coded this passage" in r for r in results if r != "saved")
     assert Coding.objects.count() == 1
+
+
+def test_coders_of_one_source_do_not_wait_for_each_other_on_postgresql(
+    setup, members, postgres_only, transactional_db
+):
+    """One coder's save holds the source's lock; a second coder's save of the same source goes
+    through meanwhile, while a correction of the text waits until the first save is done."""
+    coding_services.assignment_create(
+        source=setup["source"], coder=members.coder2, assigned_by=None
+    )
+    holding, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def first_coder():
+        try:
+            with transaction.atomic():
+                coding_services.source_for_write(setup["source"])
+                holding.set()
+                release.wait(timeout=20)
+                save_alpha(setup, members.coder)
+                order.append("first saved")
+        except Exception as exc:  # the assertions below show it
+            order.append(f"first failed: {exc!r}")
+        finally:
+            connections.close_all()
+
+    def correction():
+        try:
+            source_services.source_replace_text(
+                source=Source.objects.get(pk=setup["source"].pk),
+                text="XYZQW " + TEXT,
+                actor=members.supervisor,
+            )
+            order.append("corrected")
+        except Exception as exc:
+            order.append(f"correction failed: {exc!r}")
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=first_coder)
+    first.start()
+    assert holding.wait(timeout=10)
+    second = threading.Thread(
+        target=lambda: (save_alpha(setup, members.coder2), connections.close_all())
+    )
+    second.start()
+    second.join(timeout=5)
+    # The second coder was not held up by the first one's lock.
+    assert not second.is_alive(), "the second coder waited for the first"
+    order.append("second saved")
+    corrector = threading.Thread(target=correction)
+    corrector.start()
+    corrector.join(timeout=2)
+    assert corrector.is_alive(), f"the correction must wait for the first coder: {order}"
+    release.set()
+    first.join(timeout=30)
+    corrector.join(timeout=30)
+    assert order == ["second saved", "first saved", "corrected"]
+    # The source was coded when the correction ran: it became a new version, and every coding
+    # still quotes the text it was made on.
+    assert Coding.objects.count() == 2
+    assert_every_quote_matches()
