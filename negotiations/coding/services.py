@@ -33,6 +33,7 @@ from negotiations.models import (
     Study,
 )
 from negotiations.studies import services as study_services
+from negotiations.wording import counted
 
 
 @transaction.atomic
@@ -98,7 +99,7 @@ def assignment_delete(*, assignment: Assignment, n_codings_shown: int) -> int:
     n_codings = codings.count()
     if n_codings != n_codings_shown:
         raise ValidationError(
-            f"{locked.coder.username} now has {n_codings} coding{'s' if n_codings != 1 else ''} "
+            f"{locked.coder.username} now has {counted(n_codings, 'coding')} "
             f"on this source, not {n_codings_shown}: look at the list again before unassigning."
         )
     codings.delete()

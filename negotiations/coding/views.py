@@ -57,6 +57,7 @@ from negotiations.models import (
 from negotiations.shortcuts import page_shortcuts
 from negotiations.sources import selectors as source_selectors
 from negotiations.studies import selectors as study_selectors
+from negotiations.wording import counted
 
 
 def _listed(row: tuple, text: str, *, editable: bool) -> ListedCoding:
@@ -298,7 +299,7 @@ def coding_sentences(request: HtmxHttpRequest, slug: str, source_id: int) -> Htt
     except ValidationError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"Saved {len(codings)} coding{'s' if len(codings) != 1 else ''}.")
+        messages.success(request, f"Saved {counted(len(codings), 'coding')}.")
     return redirect(
         reverse("negotiations:coding_page", args=[study.slug, source_id]) + "?mode=sentences"
     )

@@ -12,6 +12,7 @@ from negotiations.interchange import planning, selectors, services
 from negotiations.interchange.qdpx import write_qdpx
 from negotiations.jobs import services as job_services
 from negotiations.models import ImportStatus, Job, JobKind, JobState, QdpxImport
+from negotiations.wording import counted
 
 Progress = Callable[[int, int], None]
 
@@ -28,7 +29,7 @@ def qdpx_check_run(job: Job, reporter: Progress) -> tuple[str, str, dict]:
         problems = len(upload.preview.get("problems") or [])
         return (
             JobState.SUCCEEDED,
-            f"Checked the file: {problems:,} problem{'s' if problems != 1 else ''}; nothing "
+            f"Checked the file: {counted(problems, 'problem')}; nothing "
             "will be imported until a corrected file is uploaded.",
             result,
         )
@@ -51,7 +52,7 @@ def qdpx_import_job_run(job: Job, reporter: Progress) -> tuple[str, str, dict]:
         problems = err.plan.problems
         return (
             JobState.FAILED,
-            f"Nothing was imported: {len(problems):,} problem{'s' if len(problems) != 1 else ''}"
+            f"Nothing was imported: {counted(len(problems), 'problem')}"
             f" in the file ({'; '.join(problems[:3])}).",
             {"n_errors": len(problems)},
         )

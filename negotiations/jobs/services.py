@@ -106,6 +106,22 @@ def job_enqueue(
     return job
 
 
+def _refuse_a_second_import(*, kind: str, **staged: object) -> None:
+    """Refuse to queue an import of a staged file that a job is importing or has imported. The
+    caller holds the staged row's lock, so two confirmations at the same moment queue one job."""
+    earlier = (
+        Job.objects.filter(
+            kind=kind,
+            state__in=(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED),
+            **staged,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if earlier is not None:
+        raise ValidationError(f"This file is already being imported (job #{earlier.pk}).")
+
+
 def import_check_start(*, source_import: SourceImport, actor: User) -> Job:
     """Check a staged file (its full dry run) in the background."""
     return job_enqueue(
@@ -126,17 +142,7 @@ def import_run_start(*, source_import: SourceImport, actor: User) -> Job:
     staged = SourceImport.objects.select_for_update().defer("content").get(pk=source_import.pk)
     if staged.status != ImportStatus.PREVIEWED or staged.n_errors:
         raise ValidationError("This file was already imported or refused.")
-    earlier = (
-        Job.objects.filter(
-            source_import=staged,
-            kind=JobKind.IMPORT_RUN,
-            state__in=(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED),
-        )
-        .order_by("pk")
-        .first()
-    )
-    if earlier is not None:
-        raise ValidationError(f"This file is already being imported (job #{earlier.pk}).")
+    _refuse_a_second_import(kind=JobKind.IMPORT_RUN, source_import=staged)
     return job_enqueue(
         study=staged.study,
         kind=JobKind.IMPORT_RUN,
@@ -246,17 +252,7 @@ def qdpx_import_start(*, upload: QdpxImport, actor: User) -> Job:
     staged = QdpxImport.objects.select_for_update().defer("content").get(pk=upload.pk)
     if staged.status != ImportStatus.PREVIEWED:
         raise ValidationError("This file was already imported or refused; upload it again.")
-    earlier = (
-        Job.objects.filter(
-            qdpx_import=staged,
-            kind=JobKind.QDPX_IMPORT,
-            state__in=(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED),
-        )
-        .order_by("pk")
-        .first()
-    )
-    if earlier is not None:
-        raise ValidationError(f"This file is already being imported (job #{earlier.pk}).")
+    _refuse_a_second_import(kind=JobKind.QDPX_IMPORT, qdpx_import=staged)
     return job_enqueue(
         study=staged.study,
         kind=JobKind.QDPX_IMPORT,

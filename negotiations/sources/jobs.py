@@ -14,16 +14,22 @@ from negotiations.wording import counted
 Progress = Callable[[int, int], None]
 
 
+def _counting_rows(work: Callable[[Job], tuple[str, str, dict]]) -> Callable:
+    """The job's runner: the import counts its rows on the job's progress bar while it works."""
+
+    def run(job: Job, reporter: Progress) -> tuple[str, str, dict]:
+        token = row_progress.set(reporter)
+        try:
+            return work(job)
+        finally:
+            row_progress.reset(token)
+
+    return run
+
+
 @job_services.runs(JobKind.IMPORT_CHECK)
-def import_check_run(job: Job, reporter: Progress) -> tuple[str, str, dict]:
-    token = row_progress.set(reporter)
-    try:
-        return _import_check(job)
-    finally:
-        row_progress.reset(token)
-
-
-def _import_check(job: Job) -> tuple[str, str, dict]:
+@_counting_rows
+def import_check_run(job: Job) -> tuple[str, str, dict]:
     if job.source_import is None:
         return JobState.FAILED, "The staged file is gone.", {}
     staged = services.source_import_check(
@@ -34,23 +40,15 @@ def _import_check(job: Job) -> tuple[str, str, dict]:
         return (
             JobState.SUCCEEDED,
             f"Checked {counted(staged.n_rows, 'row')}: {counted(staged.n_errors, 'problem')}; "
-            "nothing will be "
-            "saved until a corrected file is uploaded.",
+            "nothing will be saved until a corrected file is uploaded.",
             result,
         )
     return JobState.SUCCEEDED, f"Checked {counted(staged.n_rows, 'row')}: no problems.", result
 
 
 @job_services.runs(JobKind.IMPORT_RUN)
-def import_run(job: Job, reporter: Progress) -> tuple[str, str, dict]:
-    token = row_progress.set(reporter)
-    try:
-        return _import(job)
-    finally:
-        row_progress.reset(token)
-
-
-def _import(job: Job) -> tuple[str, str, dict]:
+@_counting_rows
+def import_run(job: Job) -> tuple[str, str, dict]:
     if job.source_import is None:
         return JobState.FAILED, "The staged file is gone.", {}
     staged = SourceImport.objects.get(pk=job.source_import_id)

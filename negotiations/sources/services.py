@@ -36,6 +36,7 @@ from negotiations.sources.extract import ExtractionError, decode_text
 from negotiations.sources.resources import SourceResource
 from negotiations.sources.text import normalise_text, split_sentences
 from negotiations.studies import services as study_services
+from negotiations.wording import counted
 
 
 @dataclass(frozen=True)
@@ -146,11 +147,11 @@ def _refiling_effects(source: Source, metadata: SourceMetadata) -> tuple[list[st
     old_phase = source.phase.name if source.phase_id else "no phase"
     new_phase = metadata.phase.name if metadata.phase else "no phase"
     lines = [
-        f"{n_codings} coding{'s' if n_codings != 1 else ''} by {', '.join(coders)} "
+        f"{counted(n_codings, 'coding')} by {', '.join(coders)} "
         f"move from {old_case} ({old_phase}) to {new_case} ({new_phase})",
     ]
     if n_consensus:
-        lines.append(f"{n_consensus} consensus coding{'s' if n_consensus != 1 else ''} move too")
+        lines.append(f"{counted(n_consensus, 'consensus coding')} move too")
     lines.append("agreement and assessments of both places change")
     affected = {"codings": n_codings, "consensus_codings": n_consensus, "coders": coders}
     return lines, affected

@@ -222,7 +222,7 @@ def party_merge(*, party: Party, into: Party, actor: User | None) -> Party:
     )
     if n_clashes:
         raise ValidationError(
-            f"{n_clashes} consensus unit{'s' if n_clashes != 1 else ''} exist for both "
+            f"{counted(n_clashes, 'consensus unit')} exist for both "
             f"{party.code} and {into.code} on the same sentence and code; they cannot be merged "
             "automatically."
         )
