@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 
 from negotiations.models import (
@@ -33,21 +42,23 @@ def code_set_list(*, study: Study, counted: QuerySet[Coding] | None = None) -> Q
     )
 
 
+# A code a coder may use now: not archived, in an enabled code set. The one statement of the rule.
+ACTIVE_CODE = Q(archived=False, code_set__enabled=True)
+
+
 def active_code_list(*, study: Study) -> QuerySet[Code]:
-    """Codes a coder may use now: not archived, in an enabled code set."""
+    """Codes a coder may use now (`ACTIVE_CODE`), in the codebook's order."""
+    return code_list_marking_active(study=study).filter(ACTIVE_CODE)
+
+
+def code_list_marking_active(*, study: Study) -> QuerySet[Code]:
+    """Every code of the study, each with `active` (`ACTIVE_CODE`), in the codebook's order: for a
+    page that needs all of them (a coding may use an archived code) and the active ones."""
     return (
-        Code.objects.filter(study=study, archived=False, code_set__enabled=True)
+        Code.objects.filter(study=study)
+        .annotate(active=ExpressionWrapper(ACTIVE_CODE, output_field=BooleanField()))
         .select_related("code_set")
         .order_by("code_set__order", "order", "pk")
-    )
-
-
-def active_codes_among(codes: list[Code]) -> list[Code]:
-    """The codes of `active_code_list` among already loaded ones (with their code set), in its
-    order: for a page that needs every code of the study and the active ones from one query."""
-    return sorted(
-        (code for code in codes if not code.archived and code.code_set.enabled),
-        key=lambda code: (code.code_set.order, code.order, code.pk),
     )
 
 

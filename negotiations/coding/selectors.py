@@ -121,8 +121,8 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         codings = codings.filter(coder=user)
     # Every code of the study, in one query: the colours of all (a coding may use an archived
     # code) and the active ones for the coding form.
-    all_codes = list(Code.objects.filter(study=study).select_related("code_set"))
-    codes = codebook_selectors.active_codes_among(all_codes)
+    all_codes = list(codebook_selectors.code_list_marking_active(study=study))
+    codes = [code for code in all_codes if code.active]
     return CodingPage(
         source=source,
         codings=list(codings.order_by("start", "end", "pk").values_list(*CODING_PAGE_FIELDS)),
