@@ -1,4 +1,4 @@
-"""Time the bulk import of 10,000 statements through ``services.sources_import``.
+"""Time the bulk import of 10,000 statements through ``imports.sources_import``.
 
 Run by hand: ``.venv/bin/python benchmarks/bench_import.py``. It creates a throwaway test
 database (in-memory SQLite, or a ``test_`` copy of the database that DATABASE_URL names), imports
@@ -92,11 +92,11 @@ def csv_file(n_rows: int, offset: int = 0) -> bytes:
 
 
 def timed_import(study, content: bytes, *, dry_run: bool):
-    from negotiations.sources import services as source_services
+    from negotiations.sources import imports as source_imports
 
     start = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        report = source_services.sources_import(
+        report = source_imports.sources_import(
             study=study,
             filename="statements.csv",
             content=content,

@@ -7,7 +7,7 @@ import pytest
 from negotiations.blobs import blob_write
 from negotiations.interchange import services as interchange_services
 from negotiations.models import QdpxImport, SourceImport
-from negotiations.sources import services as source_services
+from negotiations.sources import imports as source_imports
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ EVERY_BYTE = bytes(range(256)) * 4096  # 1 MB, NUL and quote characters included
 
 
 def test_blob_write_stores_every_byte_and_sets_the_object(members):
-    staged = source_services.source_import_stage(
+    staged = source_imports.source_import_stage(
         study=members.study,
         filename="x.csv",
         content=b"a,b\n",
@@ -29,7 +29,7 @@ def test_blob_write_stores_every_byte_and_sets_the_object(members):
 
 
 def test_staged_uploads_keep_their_content(members):
-    staged = source_services.source_import_stage(
+    staged = source_imports.source_import_stage(
         study=members.study,
         filename="x.csv",
         content=EVERY_BYTE,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from negotiations.jobs import services as job_services
 from negotiations.models import Job, JobKind, JobState, SourceImport
-from negotiations.sources import services
+from negotiations.sources import imports
 from negotiations.sources.resources import row_progress
 from negotiations.wording import counted
 
@@ -32,7 +32,7 @@ def _counting_rows(work: Callable[[Job], tuple[str, str, dict]]) -> Callable:
 def import_check_run(job: Job) -> tuple[str, str, dict]:
     if job.source_import is None:
         return JobState.FAILED, "The staged file is gone.", {}
-    staged = services.source_import_check(
+    staged = imports.source_import_check(
         source_import=SourceImport.objects.get(pk=job.source_import_id)
     )
     result = {"n_rows": staged.n_rows, "n_errors": staged.n_errors}
@@ -52,14 +52,14 @@ def import_run(job: Job) -> tuple[str, str, dict]:
     if job.source_import is None:
         return JobState.FAILED, "The staged file is gone.", {}
     staged = SourceImport.objects.get(pk=job.source_import_id)
-    report = services.source_import_confirm(source_import=staged, actor=job.started_by)
+    report = imports.source_import_confirm(source_import=staged, actor=job.started_by)
     if report.ok:
         return (
             JobState.SUCCEEDED,
             f"Imported {counted(report.n_imported, 'source')}.",
             {"n_rows": report.n_rows, "n_imported": report.n_imported},
         )
-    services.source_import_record_problems(source_import=staged, report=report)
+    imports.source_import_record_problems(source_import=staged, report=report)
     problems = len(report.problems or [])
     return (
         JobState.FAILED,

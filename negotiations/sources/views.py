@@ -26,7 +26,7 @@ from negotiations.models import (
     Source,
     SourceImport,
 )
-from negotiations.sources import selectors, services
+from negotiations.sources import imports, selectors, services
 from negotiations.sources.extract import ExtractionError, extract_text
 from negotiations.sources.forms import (
     SourceCreateForm,
@@ -36,6 +36,7 @@ from negotiations.sources.forms import (
     SourceMetadataForm,
     SourceTextForm,
 )
+from negotiations.sources.resources import IMPORT_COLUMNS
 from negotiations.wording import counted
 
 SOURCES_PER_PAGE = 50
@@ -218,7 +219,7 @@ def source_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         upload = form.cleaned_data["file"]
         content = upload.read()
         background = _in_background(len(content))
-        staged = services.source_import_stage(
+        staged = imports.source_import_stage(
             study=study,
             filename=upload.name,
             content=content,
@@ -233,7 +234,7 @@ def source_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "study": study,
         "membership": membership,
         "form": form,
-        "columns": services.IMPORT_COLUMNS,
+        "columns": IMPORT_COLUMNS,
         "recent": SourceImport.objects.filter(study=study).defer("content")[:10],
     }
     return render(request, "negotiations/sources/source_import.html", context)
@@ -256,7 +257,7 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
             return redirect("negotiations:source_import", slug=study.slug)
         if staged.n_errors:
             # The stored check found problems: nothing to import, whatever the size.
-            staged = services.source_import_refuse(source_import=staged)
+            staged = imports.source_import_refuse(source_import=staged)
         elif _in_background(staged.size):
             try:
                 job = job_services.import_run_start(source_import=staged, actor=request.user)
@@ -267,13 +268,13 @@ def source_import_preview(request: HtmxHttpRequest, slug: str, import_id: int) -
                 )
             return redirect("negotiations:job_detail", slug=study.slug, job_id=job.pk)
         else:
-            report = services.source_import_confirm(source_import=staged, actor=request.user)
+            report = imports.source_import_confirm(source_import=staged, actor=request.user)
             if report.ok:
                 messages.success(request, f"Imported {counted(report.n_imported, 'source')}.")
                 return redirect(
                     reverse("negotiations:source_list", args=[study.slug]) + "?sort=-created"
                 )
-            services.source_import_record_problems(source_import=staged, report=report)
+            imports.source_import_record_problems(source_import=staged, report=report)
             staged.refresh_from_db()
     if staged.status == ImportStatus.CHECKING:
         job_services.jobs_sweep(study=study)

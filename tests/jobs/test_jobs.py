@@ -22,8 +22,8 @@ from negotiations.models import (
     Source,
     SourceImport,
 )
+from negotiations.sources import imports as source_imports
 from negotiations.sources import resources
-from negotiations.sources import services as source_services
 from negotiations.studies import services as study_services
 from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
 from tests.sources.test_import import HEADER, statement, upload, write
@@ -52,7 +52,7 @@ def background(settings):
 
 
 def stage(case, tmp_path, rows, check=True):
-    return source_services.source_import_stage(
+    return source_imports.source_import_stage(
         study=case.study,
         filename="statements.csv",
         content=write(tmp_path, [HEADER, *rows]).read_bytes(),
@@ -109,7 +109,7 @@ def test_the_preview_never_reruns_the_dry_run(case, clients, tmp_path, monkeypat
     def refuse(**kwargs):
         raise AssertionError("the preview must read the stored findings")
 
-    monkeypatch.setattr(source_services, "sources_import", refuse)
+    monkeypatch.setattr(source_imports, "sources_import", refuse)
     url = reverse("negotiations:source_import_preview", args=["test-study", staged.pk])
     html = clients["supervisor"].get(url).content.decode()
     assert "<strong>1 problem</strong> in 2 rows." in html
@@ -193,7 +193,7 @@ def test_a_failing_job_is_marked_failed_with_its_message(case, tmp_path, monkeyp
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(source_services, "source_import_check", broken)
+    monkeypatch.setattr(source_imports, "source_import_check", broken)
     job = job_services.import_check_start(source_import=staged, actor=case.supervisor)
 
     job.refresh_from_db()
@@ -208,7 +208,7 @@ def test_an_import_refused_at_confirmation_fails_its_job(case, tmp_path, setting
     job = job_services.import_run_start(source_import=staged, actor=case.supervisor)
     # Meanwhile the same text arrived another way: the real import refuses the row.
     stage(case, tmp_path, [statement(1)])  # a second staged copy, checked, not imported
-    source_services.source_import_confirm(
+    source_imports.source_import_confirm(
         source_import=SourceImport.objects.exclude(pk=staged.pk).get(), actor=case.supervisor
     )
 
@@ -350,7 +350,7 @@ def test_confirming_a_file_with_problems_refuses_it_without_importing(
     def refuse(**kwargs):
         raise AssertionError("a file with stored problems is not imported again")
 
-    monkeypatch.setattr(source_services, "sources_import", refuse)
+    monkeypatch.setattr(source_imports, "sources_import", refuse)
     url = reverse("negotiations:source_import_preview", args=["test-study", staged.pk])
     response = clients["supervisor"].post(url)
 

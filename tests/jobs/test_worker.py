@@ -27,7 +27,7 @@ from negotiations.models import (
     Source,
     SourceImport,
 )
-from negotiations.sources import services as source_services
+from negotiations.sources import imports as source_imports
 from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
 from tests.sources.test_import import HEADER, statement
 
@@ -108,7 +108,7 @@ def wait_for(job: Job, condition, timeout: float = 180.0) -> Job:
 
 
 def test_a_worker_checks_and_imports_a_file(study, queue):
-    staged = source_services.source_import_stage(
+    staged = source_imports.source_import_stage(
         study=study.study,
         filename="statements.csv",
         content=csv_bytes(3000),
@@ -145,7 +145,7 @@ def test_a_worker_checks_and_imports_a_file(study, queue):
 
 def test_a_worker_killed_mid_import_saves_nothing_and_its_job_fails(study, queue):
     n_rows = 12_000
-    staged = source_services.source_import_stage(
+    staged = source_imports.source_import_stage(
         study=study.study,
         filename="statements.csv",
         content=csv_bytes(n_rows),

@@ -34,6 +34,7 @@ from negotiations.models import (
     Source,
     SourceImport,
 )
+from negotiations.sources import imports as source_imports
 from negotiations.sources import services as source_services
 from negotiations.studies import services as study_services
 from tests.factories import NegotiationFactory, PartyFactory, PhaseFactory
@@ -105,7 +106,7 @@ def write(tmp_path: Path, rows: Sequence[Sequence[Any]], kind: str = "csv") -> P
 
 
 def import_file(study, path: Path, *, dry_run: bool = False, create_missing: bool = False):
-    return source_services.sources_import(
+    return source_imports.sources_import(
         study=study,
         filename=path.name,
         content=path.read_bytes(),
@@ -226,7 +227,7 @@ def test_invalid_row_is_reported_with_row_and_column(case, tmp_path, name, kind)
     report = import_file(case.study, path)
 
     assert report.problems == [
-        source_services.ImportProblem(row=row, column=column, message=message)
+        source_imports.ImportProblem(row=row, column=column, message=message)
     ]
     assert report.n_imported == 0
     assert db_counts() == before
@@ -308,7 +309,7 @@ def test_file_problem_is_reported_once(case, tmp_path, name, kind):
     error, lines = failing_command(path)
 
     # One problem, not one more per row: a refused header must not be checked row by row.
-    assert report.problems == [source_services.ImportProblem(message=message)]
+    assert report.problems == [source_imports.ImportProblem(message=message)]
     assert error.returncode == 2
     assert lines == [message]
     assert db_counts() == before
@@ -788,7 +789,7 @@ def test_confirming_twice_imports_once(case, clients, tmp_path):
     assert again.redirect_chain[-1][0] == reverse("negotiations:source_import", args=["test-study"])
     assert "This file was already imported or refused." in again.content.decode()
     with pytest.raises(ValidationError):
-        source_services.source_import_confirm(source_import=staged, actor=case.supervisor)
+        source_imports.source_import_confirm(source_import=staged, actor=case.supervisor)
     assert Source.objects.count() == 1
 
 
@@ -864,7 +865,7 @@ def test_upload_of_another_type_is_refused_on_the_form(case, clients, tmp_path):
 
 @pytest.mark.parametrize("role", ["coder", "reader"])
 def test_coders_and_readers_may_not_import(case, clients, tmp_path, role):
-    staged = source_services.source_import_stage(
+    staged = source_imports.source_import_stage(
         study=case.study,
         filename="statements.csv",
         content=write(tmp_path, [HEADER, statement(1)]).read_bytes(),
@@ -883,7 +884,7 @@ def test_coders_and_readers_may_not_import(case, clients, tmp_path, role):
 
 
 def test_outsiders_do_not_learn_the_study_exists(case, clients, tmp_path):
-    staged = source_services.source_import_stage(
+    staged = source_imports.source_import_stage(
         study=case.study,
         filename="statements.csv",
         content=write(tmp_path, [HEADER, statement(1)]).read_bytes(),
@@ -907,7 +908,7 @@ def test_outsiders_do_not_learn_the_study_exists(case, clients, tmp_path):
 
 def test_a_staged_file_of_another_study_is_not_found(case, clients, tmp_path):
     other = study_services.study_create(name="Other", slug="other", created_by=case.supervisor)
-    staged = source_services.source_import_stage(
+    staged = source_imports.source_import_stage(
         study=other,
         filename="statements.csv",
         content=write(tmp_path, [HEADER, statement(1)]).read_bytes(),
@@ -925,7 +926,7 @@ def test_a_speaking_party_outside_the_negotiation_is_refused(case, tmp_path):
     path = write(tmp_path, [HEADER, statement(1, speaker_party="KEDO")])
     report = import_file(case.study, path)
     assert report.problems == [
-        source_services.ImportProblem(
+        source_imports.ImportProblem(
             row=2,
             column="speaker_party",
             message="KEDO is not a party of Agreed Framework; add it to the negotiation first "

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from negotiations.models import Study
-from negotiations.sources import services as source_services
+from negotiations.sources import imports as source_imports
 from negotiations.wording import counted
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             content = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.", returncode=2) from None
-        report = source_services.sources_import(
+        report = source_imports.sources_import(
             study=study,
             filename=path.name,
             content=content,
