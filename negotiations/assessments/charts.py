@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from negotiations.chart_layout import TARGET, clusters, fit, label, pack_rows, text_width
+from negotiations.wording import counted
 
 PAD = 8  # between the picture's edge and any word
 ROW = 15  # height of a row of 11-unit labels
@@ -238,7 +239,7 @@ def timeline_chart(
                         "size": TARGET,
                     },
                     "href": cell_url + query,
-                    "title": f"{code.name} {stance}: {n} passage{'s' if n != 1 else ''} "
+                    "title": f"{code.name} {stance}: {counted(n, 'passage')} "
                     f"{period} (weight {weight or n:g})",
                 }
             )

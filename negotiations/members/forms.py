@@ -8,6 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 
 from negotiations.members.services import INVITATION_DAYS
 from negotiations.models import Role
+from negotiations.wording import counted
 
 
 class MemberAddForm(forms.Form):
@@ -29,7 +30,7 @@ class InvitationForm(forms.Form):
     days = forms.TypedChoiceField(
         label="Valid for",
         coerce=int,
-        choices=[(d, f"{d} day{'s' if d != 1 else ''}") for d in INVITATION_DAYS],
+        choices=[(d, counted(d, "day")) for d in INVITATION_DAYS],
         initial=7,
     )
 

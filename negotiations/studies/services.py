@@ -385,11 +385,7 @@ def negotiation_update(
             ),
             (Source.objects.filter(negotiation=negotiation, speaker_party=party), "source"),
         ]
-        named = [
-            f"{n} {label}{'s' if n != 1 else ''}"
-            for n, label in ((q.count(), label) for q, label in counts)
-            if n
-        ]
+        named = [counted(n, label) for n, label in ((q.count(), label) for q, label in counts) if n]
         if named:
             problems.append(f"{party.code} ({', '.join(named)})")
     if problems:

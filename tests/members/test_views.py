@@ -3,6 +3,8 @@ forgotten-password page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -37,6 +39,17 @@ def test_invitation_link_is_shown_once_on_the_members_page(clients, members):
     again = clients["supervisor"].get(members_url(members)).content.decode()
     assert 'id="invitation-link"' not in again
     assert "Open" in again and "Withdraw" in again
+
+
+def test_the_invitation_form_says_how_many_days_a_link_is_valid(clients, members):
+    html = clients["supervisor"].get(members_url(members)).content.decode()
+    options = re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', html)
+    assert [label for value, label in options if value in {"1", "7", "14", "30"}] == [
+        "1 day",
+        "7 days",
+        "14 days",
+        "30 days",
+    ]
 
 
 def test_invitation_form_errors_keep_the_page(clients, members):

@@ -157,6 +157,21 @@ def test_removing_a_party_that_codings_name_is_refused(coded, members):
     assert set(coded["af"].parties.all()) == {coded["us"], coded["dprk"]}
 
 
+def test_the_refusal_counts_one_coding_and_one_source_in_the_singular(coded, members):
+    with pytest.raises(ValidationError) as refused:
+        study_services.negotiation_update(
+            negotiation=coded["af"],
+            name="Agreed Framework",
+            description="",
+            start_date=None,
+            end_date=None,
+            parties=[coded["us"]],
+            principal_parties=[],
+            actor=members.supervisor,
+        )
+    assert "DPRK (1 coding, 1 source)" in " ".join(refused.value.messages)
+
+
 def test_changing_a_negotiations_parties_is_recorded(coded, members):
     china = PartyFactory(study=coded["study"], code="CN")
     study_services.negotiation_update(
