@@ -7,11 +7,18 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 from django.test import Client
 
 from negotiations.models import Role, Study
 from negotiations.studies import services as study_services
 from tests.factories import UserFactory
+
+
+# Hypothesis's per-example deadline is a wall-clock check: on shared machines it fails tests whose
+# property holds. Time stays out of tests (linear growth is checked by scaling, in test_text.py).
+hypothesis_settings.register_profile("trustcoder", deadline=None)
+hypothesis_settings.load_profile("trustcoder")
 
 
 def _required(name: str) -> bool:
