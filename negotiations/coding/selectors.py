@@ -3,6 +3,7 @@ assignments and everyone's progress."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,22 @@ CODING_PAGE_FIELDS = (
 )
 
 
+# The source's fields that the page's heading and the text need (the text itself is deferred).
+SOURCE_PAGE_FIELDS = (
+    "pk",
+    "study_id",
+    "title",
+    "speaker",
+    "date",
+    "source_type",
+    "language",
+    "text_sha256",
+    "negotiation__name",
+    "phase__name",
+    "speaker_party__code",
+)
+
+
 @dataclass
 class CodingPage:
     """Everything the coding page shows, read in a fixed number of queries.
@@ -82,22 +99,26 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
     """
     source = (
         Source.objects.select_related("negotiation", "phase", "speaker_party")
-        .defer("text")
+        .only(*SOURCE_PAGE_FIELDS)
         .filter(study=study)
         .get(pk=source_id)
     )
+    # One query for every coder's assignment: the coder's own is among them.
+    assignments = list(
+        Assignment.objects.filter(source=source)
+        .select_related("coder")
+        .only("pk", "source_id", "status", "submitted_at", "coder__username")
+        .order_by("coder__username")
+    )
     assignment = None
     if role == Role.CODER:
-        assignment = Assignment.objects.filter(source=source, coder=user).first()
+        assignment = next((a for a in assignments if a.coder_id == user.pk), None)
     submitted = assignment is not None and assignment.status == AssignmentStatus.SUBMITTED
     can_see_others = role in MANAGING_ROLES or role == Role.READER or submitted
     if role == Role.CODER and not study.blind_coding:
         can_see_others = True
     can_code = role == Role.CODER and assignment is not None and not submitted
 
-    assignments = list(
-        Assignment.objects.filter(source=source).select_related("coder").order_by("coder__username")
-    )
     layers: list[tuple[str, str]] = []
     if role == Role.CODER:
         layers.append(("mine", "My codings"))
@@ -128,7 +149,8 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         codings=list(codings.order_by("start", "end", "pk").values_list(*CODING_PAGE_FIELDS)),
         codes=codes,
         colours=[(code.pk, code.colour) for code in all_codes],
-        parties=list(study_selectors.party_list(study=study)),
+        # The parties are the coding form's choices: read only for a member who can code here.
+        parties=list(study_selectors.party_list(study=study)) if can_code else [],
         assignment=assignment,
         can_code=can_code,
         can_see_others=can_see_others,
@@ -151,18 +173,32 @@ def coding_text_key(*, source: Source) -> str:
     return f"coding-text:{TEXT_HTML_VERSION}:{source.text_sha256}"
 
 
+# The text HTML of the sources a worker served last, by cache key. The key names the HTML for
+# good (the text's digest), so keeping it in the process can never serve a stale text: it only
+# saves reading and unpickling the shared cache's file on every open.
+_TEXT_HTML_KEPT: OrderedDict[str, str] = OrderedDict()
+TEXT_HTML_KEPT_MAX = 32
+
+
 def coding_text_html(*, source: Source) -> str:
     """The source's text as HTML runs of sentences, rendered once and cached by the text's digest.
 
     A coded text never changes and segments follow from the text alone, so the digest names the
-    HTML for good; the cache is shared by every process (settings: `CACHES`). Highlights are
-    painted over it in the browser.
+    HTML for good; the cache is shared by every process (settings: `CACHES`), and each process
+    keeps the last few it served. Highlights are painted over it in the browser.
     """
     key = coding_text_key(source=source)
+    html = _TEXT_HTML_KEPT.get(key)
+    if html is not None:
+        _TEXT_HTML_KEPT.move_to_end(key)
+        return html
     html = cache.get(key)
     if html is None:
         html = render_text_html(source.text, source_segments(source=source), [])
         cache.set(key, html, timeout=None)
+    _TEXT_HTML_KEPT[key] = html
+    while len(_TEXT_HTML_KEPT) > TEXT_HTML_KEPT_MAX:
+        _TEXT_HTML_KEPT.popitem(last=False)
     return html
 
 

@@ -20,7 +20,7 @@ from negotiations.models import (
 )
 from negotiations.sources import services as source_services
 from tests.conftest import client_for
-from tests.factories import CodingFactory, NegotiationFactory, PartyFactory
+from tests.factories import CodingFactory, NegotiationFactory, PartyFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -461,7 +461,6 @@ def test_my_work_lists_assignments_and_progress(clients, setup, members):
 def test_bulk_assignments_balanced_and_reproducible(clients, members):
     study = members.study
     negotiation = NegotiationFactory(study=study)
-    from tests.factories import SourceFactory
 
     SourceFactory.create_batch(20, study=study, negotiation=negotiation)
     from negotiations.models import Membership
@@ -599,9 +598,14 @@ def test_a_save_does_not_grow_with_the_codings_on_the_source(clients, members):
 def test_text_html_is_rendered_once_and_shared(clients, setup, members):
     from django.core.cache import cache
 
+    from negotiations.coding import selectors
+
     cache.clear()
+    selectors._TEXT_HTML_KEPT.clear()
     with CaptureQueriesContext(connection) as first:
         html = clients["coder"].get(page_url(setup)).content.decode()
+    # Another worker process: nothing kept in this one, the shared cache has it.
+    selectors._TEXT_HTML_KEPT.clear()
     with CaptureQueriesContext(connection) as second:
         again = client_for(members.coder2).get(page_url(setup)).content.decode()
     text = html.split('tabindex="0"')[1].split("</div>")[0]
@@ -609,6 +613,23 @@ def test_text_html_is_rendered_once_and_shared(clients, setup, members):
     # A cache hit reads neither the segments nor the text.
     assert not any("segment" in q["sql"] for q in second.captured_queries)
     assert any("segment" in q["sql"] for q in first.captured_queries)
+    key = selectors.coding_text_key(source=setup["source"])
+    assert cache.get(key) == selectors._TEXT_HTML_KEPT[key]
+
+
+def test_a_worker_keeps_only_the_last_few_texts(setup, monkeypatch):
+    from negotiations.coding import selectors
+
+    monkeypatch.setattr(selectors, "TEXT_HTML_KEPT_MAX", 2)
+    selectors._TEXT_HTML_KEPT.clear()
+    sources = [
+        SourceFactory(study=setup["study"], text=f"Text number {n}. It has two sentences.")
+        for n in range(3)
+    ]
+    for source in sources:
+        assert f"Text number {source.text[12]}" in selectors.coding_text_html(source=source)
+    kept = list(selectors._TEXT_HTML_KEPT)
+    assert kept == [selectors.coding_text_key(source=s) for s in sources[1:]]
 
 
 def test_an_unchanged_page_is_not_sent_again(clients, setup):
