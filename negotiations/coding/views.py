@@ -265,7 +265,8 @@ def _refused(request: HtmxHttpRequest, study, source_id: int, error: str) -> Htt
 @require_POST
 def coding_create(request: HtmxHttpRequest, slug: str, source_id: int) -> HttpResponse:
     study, _membership = study_for_member(request, slug, CODERS)
-    source = get_object_or_404(Source, study=study, pk=source_id)
+    # The service reads the source afresh under its lock: here only that it is the study's.
+    source = get_object_or_404(Source.objects.only("pk", "study_id"), study=study, pk=source_id)
     form = CodingForm(request.POST, study=study)
     if not form.is_valid():
         return _refused(request, study, source_id, form.error_text())
