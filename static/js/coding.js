@@ -236,6 +236,7 @@
   }
 
   function paintChosen() {
+    placeHandles();
     if (!painting) return;
     CSS.highlights.delete("coding-chosen");
     const row = chosenId === null ? null : rowOf(chosenId);
@@ -283,6 +284,130 @@
     clearTimeout(spanTimer);
     spanTimer = setTimeout(sendSpan, 350);
   }
+
+  // Drag handles at the chosen coding's start and end: the page's two buttons #span-start and
+  // #span-end, outside the text, placed over it from the first and last characters' boxes (the
+  // text's DOM is never touched). A drag snaps to whole words as the keys do and is shown at once
+  // through chosenSpan; the release sends the span the way the keys do (sendSpan), so the server
+  // checks it like a new coding. A drag that would leave nothing, or cross the other end, stops
+  // where the span was last whole.
+  let dragging = null; // {end: true for the end handle, pointerId, point: [x, y] waiting for a frame}
+  const handle = (end) => $(end ? "span-end" : "span-start");
+
+  function placeHandle(grip, box, x) {
+    grip.style.left = `${Math.round(window.scrollX + x)}px`;
+    grip.style.top = `${Math.round(window.scrollY + box.top)}px`;
+    grip.style.height = `${Math.max(8, Math.round(box.bottom - box.top))}px`;
+    grip.hidden = false;
+  }
+
+  function placeHandles() {
+    const first = handle(false);
+    const last = handle(true);
+    if (!first || !last) return;
+    const row = chosenId === null ? null : rowOf(chosenId);
+    if (!row) {
+      first.hidden = true;
+      last.hidden = true;
+      return;
+    }
+    const root = textRoot();
+    const [start, end] = chosenSpan || [row[START], row[END]];
+    const a = offsets.range(root, start, start + 1).getClientRects();
+    const b = offsets.range(root, end - 1, end).getClientRects();
+    if (!a.length || !b.length) return;
+    placeHandle(first, a[0], a[0].left);
+    placeHandle(last, b[b.length - 1], b[b.length - 1].right);
+  }
+
+  // The caret position under a point of the text, as a code-point offset (or null).
+  function caretAt(x, y) {
+    const root = textRoot();
+    let node = null;
+    let index = 0;
+    if (document.caretPositionFromPoint) {
+      const position = document.caretPositionFromPoint(x, y);
+      if (position) [node, index] = [position.offsetNode, position.offset];
+    } else if (document.caretRangeFromPoint) {
+      const range = document.caretRangeFromPoint(x, y);
+      if (range) [node, index] = [range.startContainer, range.startOffset];
+    }
+    if (!node || !root.contains(node)) return null;
+    return offsets.pointToOffset(root, node, index);
+  }
+
+  function dragTo(x, y) {
+    const row = rowOf(chosenId);
+    const offset = row ? caretAt(x, y) : null;
+    if (offset === null) return;
+    const root = textRoot();
+    let [start, end] = chosenSpan || [row[START], row[END]];
+    // The word around the caret: a handle dropped inside a word takes all of it.
+    const [wordStart, wordEnd] = offsets.wordSpan(root, offset, offset);
+    if (dragging.end) end = wordEnd;
+    else start = wordStart;
+    [start, end] = offsets.trimSpan(root, start, end);
+    if (start >= end) return;
+    const [shownStart, shownEnd] = chosenSpan || [row[START], row[END]];
+    if (start === shownStart && end === shownEnd) return;
+    chosenSpan = [start, end];
+    paintChosen();
+    note(`[${start}:${end}] …`, offsets.range(root, start, end));
+  }
+
+  function endDrag(send) {
+    const grip = handle(dragging.end);
+    if (grip) grip.classList.remove("dragging");
+    document.documentElement.classList.remove("dragging-span");
+    dragging = null;
+    const row = rowOf(chosenId);
+    const changed = row && chosenSpan && (chosenSpan[0] !== row[START] || chosenSpan[1] !== row[END]);
+    if (send && changed) {
+      sendSpan();
+      return;
+    }
+    if (!send) chosenSpan = null;
+    paintChosen();
+  }
+
+  document.addEventListener("pointerdown", (event) => {
+    const grip = event.target instanceof Element && event.target.closest(".span-handle");
+    if (!grip || chosenId === null || event.button !== 0 || dragging) return;
+    // No text selection, and no mouse events for the selection's handlers.
+    event.preventDefault();
+    grip.focus({ preventScroll: true });
+    clearTimeout(spanTimer);
+    dragging = { end: grip.id === "span-end", pointerId: event.pointerId, point: null };
+    // The handle lets the pointer through while it moves, so the text under it is hit-tested.
+    grip.classList.add("dragging");
+    document.documentElement.classList.add("dragging-span");
+  });
+
+  document.addEventListener("pointermove", (event) => {
+    if (!dragging || event.pointerId !== dragging.pointerId) return;
+    event.preventDefault();
+    // One hit test per frame, however fast the pointer moves.
+    const waiting = dragging.point !== null;
+    dragging.point = [event.clientX, event.clientY];
+    if (waiting) return;
+    requestAnimationFrame(() => {
+      if (!dragging || !dragging.point) return;
+      const [x, y] = dragging.point;
+      dragging.point = null;
+      dragTo(x, y);
+    });
+  });
+
+  document.addEventListener("pointerup", (event) => {
+    if (!dragging || event.pointerId !== dragging.pointerId) return;
+    dragging.point = null;
+    dragTo(event.clientX, event.clientY);
+    endDrag(true);
+  });
+
+  document.addEventListener("pointercancel", (event) => {
+    if (dragging && event.pointerId === dragging.pointerId) endDrag(false);
+  });
 
   function partyId(code) {
     const option = Array.from(($("c-party") || { options: [] }).options).find((o) => o.dataset.party === code);
@@ -601,17 +726,7 @@
   // Highlights are not elements, so the pointer is hit-tested against the codings' offsets.
   function offsetAt(x, y) {
     const root = textRoot();
-    let node = null;
-    let index = 0;
-    if (document.caretPositionFromPoint) {
-      const position = document.caretPositionFromPoint(x, y);
-      if (position) [node, index] = [position.offsetNode, position.offset];
-    } else if (document.caretRangeFromPoint) {
-      const range = document.caretRangeFromPoint(x, y);
-      if (range) [node, index] = [range.startContainer, range.startOffset];
-    }
-    if (!node || !root.contains(node)) return null;
-    const offset = offsets.pointToOffset(root, node, index);
+    const offset = caretAt(x, y);
     if (offset === null) return null;
     // The caret sits between two characters: take the one whose box holds the point.
     for (const candidate of [offset, offset - 1]) {
@@ -753,6 +868,7 @@
   window.addEventListener("resize", () => {
     drawSoon();
     fitPanel();
+    placeHandles();
   });
 
   // Leaving with a chosen passage or a memo not yet saved asks first.
@@ -814,6 +930,10 @@
     const help = $("help-dialog");
     if (help && help.open) return;
     if (event.key === "Escape") {
+      if (dragging) {
+        endDrag(false);
+        return;
+      }
       hideTip();
       hideStripeList();
       // Leaving a field keeps the passage chosen for the coding; outside a field Esc drops it.
@@ -829,6 +949,16 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "c-memo") {
       event.preventDefault();
       saveCoding();
+      return;
+    }
+    // A focused handle moves its end of the span with the arrows, a word at a time.
+    const grip = event.target instanceof Element && event.target.closest(".span-handle");
+    if (grip && chosenId !== null && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey &&
+        ["ArrowLeft", "ArrowRight"].includes(event.key)) {
+      event.preventDefault();
+      const later = event.key === "ArrowRight";
+      if (grip.id === "span-end") adjustChosen(later ? "ArrowRight" : "ArrowLeft");
+      else adjustChosen(later ? "ArrowDown" : "ArrowUp");
       return;
     }
     if (event.shiftKey && event.altKey && !event.ctrlKey && !event.metaKey && !typing(event.target) &&
@@ -988,7 +1118,10 @@
         let size = "";
         new ResizeObserver(([entry]) => {
           const now = `${Math.round(entry.contentRect.width)}x${Math.round(entry.contentRect.height)}`;
-          if (size && now !== size) drawSoon();
+          if (size && now !== size) {
+            drawSoon();
+            placeHandles();
+          }
           size = now;
         }).observe(textRoot());
       }
