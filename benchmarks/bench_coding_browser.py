@@ -11,7 +11,8 @@ that server's first byte is several times gunicorn's). Playwright drives Chromiu
 (TRUSTCODER_CHROMIUM, default /usr/bin/chromium). Printed, as medians over several runs:
 
 - page load: navigation start to DOM interactive, to the ``coding-ready`` mark that coding.js sets
-  on DOMContentLoaded, to DOMContentLoaded end and to the load event; for the fourth coder (an
+  on DOMContentLoaded, to DOMContentLoaded end, to the load event, to the first contentful paint
+  and to the stripes drawn (the end of the ``coding-stripes`` measure); for the fourth coder (an
   empty layer), a coder in progress (about 670 highlights of their own) and the supervisor's
   "all coders" layer (2,000 highlights);
 - save: from Enter (the ``coding-save-start`` mark) to the new highlight shown (the
@@ -275,11 +276,15 @@ def build_data():
 NAV_JS = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const ready = performance.getEntriesByName("coding-ready")[0];
+  const paint = performance.getEntriesByName("first-contentful-paint")[0];
+  const stripes = performance.getEntriesByName("coding-stripes").at(-1);
   return {
     ttfb: nav.responseStart,
     response_end: nav.responseEnd,
     interactive: nav.domInteractive,
     coding_ready: ready ? ready.startTime : null,
+    first_paint: paint ? paint.startTime : 0,
+    stripes: stripes ? stripes.startTime + stripes.duration : 0,
     dcl_end: nav.domContentLoadedEventEnd,
     load_end: nav.loadEventEnd,
     html_bytes: nav.decodedBodySize,
@@ -326,7 +331,9 @@ def measure_loads(page, url: str) -> dict[str, float]:
     runs = []
     for _ in range(LOAD_RUNS):
         page.goto(url, wait_until="load")
+        # The stripes are drawn in the first frames after the load (none without codings).
         wait_until(lambda: page.evaluate(NAV_JS)["load_end"] > 0)
+        page.wait_for_timeout(500)
         runs.append(page.evaluate(NAV_JS))
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
@@ -364,6 +371,7 @@ def print_load(label: str, figures: dict[str, float]) -> None:
         f"  {label:<44} interactive {figures['interactive']:7.0f} ms | "
         f"coding-ready {figures['coding_ready']:7.0f} ms | "
         f"DCL end {figures['dcl_end']:7.0f} ms | load {figures['load_end']:7.0f} ms | "
+        f"first paint {figures['first_paint']:5.0f} ms | stripes {figures['stripes']:5.0f} ms | "
         f"TTFB {figures['ttfb']:6.0f} ms | HTML {figures['html_bytes'] / 1024:6.0f} KiB | "
         f"{figures['highlights']:.0f} highlighted runs, {figures['items']:.0f} list items"
     )
