@@ -686,6 +686,63 @@ def test_two_thousand_codings_stay_light_and_draw_as_a_few_paths(page, world):
     assert figures["textElements"] <= source.segments.count() * 2 + 1
 
 
+def test_the_codings_list_is_built_as_it_is_read(page, world):
+    sentence = "Delegates discussed fuel, inspections and the schedule of talks again. "
+    source = world.source(sentence * 120)
+    text = source.text
+    step = len(sentence)
+    Coding.objects.bulk_create(
+        Coding(
+            source=source,
+            coder=world.coder,
+            code=world.code("CAPACITY"),
+            start=i * step,
+            end=i * step + 9,
+            quote=text[i * step : i * step + 9],
+            stance="for",
+            demonstrating_party=world.us,
+        )
+        for i in range(120)
+    )
+    last = Coding.objects.order_by("start").last()
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source))
+    wait_painted(page, 120)
+    items = page.locator("#coding-list .coding-item")
+    expect(items).to_have_count(30)
+    expect(page.locator("#codings-count")).to_have_text("(120)")
+    # Scrolled to its end, the list grows.
+    page.locator("#coding-list").evaluate("(box) => { box.scrollTop = box.scrollHeight; }")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#coding-list .coding-item').length > 30"
+    )
+    # A click on the last coding in the text builds the list up to it and shows it.
+    assert page.locator(f"#coding-{last.pk}").count() == 0
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    click_in_last(page, "Delegates")
+    expect(page.locator(f"#coding-{last.pk}")).to_have_class(re.compile("focus"))
+    expect(page.locator(f"#coding-{last.pk}")).to_be_in_viewport()
+    starts = page.locator("#coding-list .coding-item").evaluate_all(
+        "(items) => items.map((item) => Number(item.dataset.start))"
+    )
+    assert starts == sorted(starts) and starts[0] == 0
+
+
+def click_in_last(page: Page, quote: str) -> None:
+    """A click on the middle of the first character of the last `quote` in the text."""
+    point = page.evaluate(
+        """(quote) => {
+          const root = document.getElementById("text");
+          const before = root.textContent.slice(0, root.textContent.lastIndexOf(quote));
+          const start = Array.from(before).length;
+          const b = window.TrustCoderOffsets.range(root, start, start + 1).getBoundingClientRect();
+          return { x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 };
+        }""",
+        quote,
+    )
+    page.mouse.click(point["x"], point["y"])
+
+
 def test_the_page_takes_its_shortcut_keys_from_the_server(page, world, monkeypatch):
     """shortcuts.py is the one list: change a key there and the page follows."""
     from negotiations import shortcuts
