@@ -3,11 +3,16 @@
 Run by hand: ``.venv/bin/python benchmarks/bench_coding_browser.py``. It creates a throwaway test
 database (a SQLite file under /tmp, or a ``test_`` copy of the database that DATABASE_URL names),
 a study with one 100,000-character source of realistic sentences and 2,000 overlapping codings by
-three coders, and a fourth coder assigned to it. A live server runs in a thread; Playwright drives
-Chromium (TRUSTCODER_CHROMIUM, default /usr/bin/chromium). Printed, as medians over several runs:
+three coders, and a fourth coder assigned to it. The app is served the way users get it: by
+gunicorn (2 workers) with production settings (``DJANGO_DEBUG=0``, static files collected and
+served compressed by whitenoise) on a SQLite file under /tmp; ``--server=thread`` serves it from
+Django's threaded test live server instead (the figures before 2026-12-02 were measured so, and
+that server's first byte is several times gunicorn's). Playwright drives Chromium
+(TRUSTCODER_CHROMIUM, default /usr/bin/chromium). Printed, as medians over several runs:
 
 - page load: navigation start to DOM interactive, to the ``coding-ready`` mark that coding.js sets
-  on DOMContentLoaded, to DOMContentLoaded end and to the load event; for the fourth coder (an
+  on DOMContentLoaded, to DOMContentLoaded end, to the load event, to the first contentful paint
+  and to the stripes drawn (the end of the ``coding-stripes`` measure); for the fourth coder (an
   empty layer), a coder in progress (about 670 highlights of their own) and the supervisor's
   "all coders" layer (2,000 highlights);
 - save: from Enter (the ``coding-save-start`` mark) to the new highlight shown (the
@@ -19,28 +24,58 @@ The database is destroyed at the end.
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
+import secrets
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument(
+    "--server",
+    choices=("gunicorn", "thread"),
+    default="gunicorn",
+    help="gunicorn with production settings (default), or the threaded test live server",
+)
+ARGS = parser.parse_args()
+SCRATCH = Path(tempfile.mkdtemp(prefix="trustcoder-bench-browser-"))
+if ARGS.server == "gunicorn":
+    # The settings gunicorn will run with, for this process too (it fills the database).
+    os.environ.update(
+        {
+            "DATABASE_URL": f"sqlite:///{SCRATCH / 'bench.sqlite3'}",
+            "DJANGO_SETTINGS_MODULE": "trustcoder.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DJANGO_SECURE_COOKIES": "0",
+            "TRUSTCODER_CACHE_DIR": str(SCRATCH / "cache"),
+            "TRUSTCODER_MEDIA_ROOT": str(SCRATCH / "media"),
+        }
+    )
+else:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trustcoder.settings_test")
 # Playwright's sync API runs an event loop in this thread; the ORM calls here stay synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.testcases import LiveServerThread, _StaticFilesHandler  # noqa: E402
-from django.test.utils import setup_test_environment, teardown_test_environment  # noqa: E402
 
 CHROMIUM = os.environ.get("TRUSTCODER_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "bench-password-not-secret"
@@ -241,11 +276,15 @@ def build_data():
 NAV_JS = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const ready = performance.getEntriesByName("coding-ready")[0];
+  const paint = performance.getEntriesByName("first-contentful-paint")[0];
+  const stripes = performance.getEntriesByName("coding-stripes").at(-1);
   return {
     ttfb: nav.responseStart,
     response_end: nav.responseEnd,
     interactive: nav.domInteractive,
     coding_ready: ready ? ready.startTime : null,
+    first_paint: paint ? paint.startTime : 0,
+    stripes: stripes ? stripes.startTime + stripes.duration : 0,
     dcl_end: nav.domContentLoadedEventEnd,
     load_end: nav.loadEventEnd,
     html_bytes: nav.decodedBodySize,
@@ -292,7 +331,9 @@ def measure_loads(page, url: str) -> dict[str, float]:
     runs = []
     for _ in range(LOAD_RUNS):
         page.goto(url, wait_until="load")
+        # The stripes are drawn in the first frames after the load (none without codings).
         wait_until(lambda: page.evaluate(NAV_JS)["load_end"] > 0)
+        page.wait_for_timeout(500)
         runs.append(page.evaluate(NAV_JS))
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
@@ -330,6 +371,7 @@ def print_load(label: str, figures: dict[str, float]) -> None:
         f"  {label:<44} interactive {figures['interactive']:7.0f} ms | "
         f"coding-ready {figures['coding_ready']:7.0f} ms | "
         f"DCL end {figures['dcl_end']:7.0f} ms | load {figures['load_end']:7.0f} ms | "
+        f"first paint {figures['first_paint']:5.0f} ms | stripes {figures['stripes']:5.0f} ms | "
         f"TTFB {figures['ttfb']:6.0f} ms | HTML {figures['html_bytes'] / 1024:6.0f} KiB | "
         f"{figures['highlights']:.0f} highlighted runs, {figures['items']:.0f} list items"
     )
@@ -393,13 +435,77 @@ def run_browser(base_url: str, source) -> None:
             browser.close()
 
 
-def main() -> None:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn() -> tuple[subprocess.Popen, str]:
+    """gunicorn on a free port with this process's environment (production settings)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "trustcoder.wsgi",
+            f"--bind=127.0.0.1:{port}",
+            "--workers=2",
+            "--log-level=warning",
+        ],
+        env=os.environ,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("gunicorn did not start") from None
+            time.sleep(0.2)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def print_data(source, n_chars: int, n_segments: int, started: float) -> None:
+    print(
+        f"Data: one source of {n_chars:,} characters in {n_segments:,} sentences, "
+        f"{N_CODINGS:,} codings by 3 coders ({connection.vendor}); "
+        f"built in {time.perf_counter() - started:.1f} s; served by {ARGS.server}"
+    )
+
+
+def main_gunicorn() -> None:
+    from django.core.management import call_command
+
+    server = None
+    try:
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", "--no-input", verbosity=0)
+        source, n_chars, n_segments = build_data()
+        print_data(source, n_chars, n_segments, started)
+        connection.close()
+        server, base_url = start_gunicorn()
+        run_browser(base_url, source)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        connection.close()
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+
+
+def main_thread() -> None:
+    from django.test.testcases import LiveServerThread, _StaticFilesHandler
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
     database = settings.DATABASES["default"]
     tmp_file = None
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # A file, not memory: the live server thread opens its own connection to it.
-        handle, tmp_file = tempfile.mkstemp(prefix="trustcoder-bench-", suffix=".sqlite3")
-        os.close(handle)
+        tmp_file = str(SCRATCH / "bench.sqlite3")
         database.setdefault("TEST", {})["NAME"] = tmp_file
         connection.settings_dict.setdefault("TEST", {})["NAME"] = tmp_file
     setup_test_environment()
@@ -409,11 +515,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         source, n_chars, n_segments = build_data()
-        print(
-            f"Data: one source of {n_chars:,} characters in {n_segments:,} sentences, "
-            f"{N_CODINGS:,} codings by 3 coders ({connection.vendor}); "
-            f"built in {time.perf_counter() - started:.1f} s"
-        )
+        print_data(source, n_chars, n_segments, started)
         connection.close()
         server = LiveServerThread("localhost", _StaticFilesHandler)
         server.daemon = True
@@ -427,9 +529,14 @@ def main() -> None:
             server.terminate()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
-        if tmp_file:
-            for suffix in ("", "-wal", "-shm"):
-                Path(tmp_file + suffix).unlink(missing_ok=True)
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+
+
+def main() -> None:
+    if ARGS.server == "gunicorn":
+        main_gunicorn()
+    else:
+        main_thread()
 
 
 if __name__ == "__main__":

@@ -141,10 +141,15 @@
     return snapSpan(root, start, end, false);
   }
 
+  // A span widened to whole words and trimmed: where a dragged start or end comes to rest.
+  function wordSpan(root, start, end) {
+    return snapSpan(root, start, end, true);
+  }
+
   function forget(root) {
     charsOf.delete(root);
     startsOf.delete(root);
   }
 
-  window.TrustCoderOffsets = { selectedSpan, quote, forget, range, pointToOffset, wordStep, trimSpan };
+  window.TrustCoderOffsets = { selectedSpan, quote, forget, range, pointToOffset, wordStep, trimSpan, wordSpan };
 })();

@@ -309,6 +309,128 @@ def test_a_span_cannot_shrink_to_nothing_and_others_codings_cannot_be_chosen(pag
     assert coding.quote == "fuel"
 
 
+def char_point(page: Page, quote: str, *, after: str = "") -> dict:
+    """The middle of the last character of `quote`, first found after `after`, in the text."""
+    return page.evaluate(
+        """([quote, after]) => {
+          const root = document.getElementById("text");
+          const text = root.textContent;
+          const at = text.indexOf(quote, text.indexOf(after) + after.length);
+          const last = Array.from(text.slice(0, at + quote.length)).length - 1;
+          const b = window.TrustCoderOffsets.range(root, last, last + 1).getBoundingClientRect();
+          return { x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 };
+        }""",
+        [quote, after],
+    )
+
+
+def drag_handle(page: Page, which: str, to: dict, steps: int = 6) -> None:
+    """Drag the chosen coding's start or end handle to a point with real mouse events."""
+    box = page.locator(f"#span-{which}").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(to["x"], to["y"], steps=steps)
+    page.mouse.up()
+
+
+def test_dragging_a_handle_changes_the_span_and_the_server_still_checks_it(page, world):
+    source = world.source(STATEMENT)
+    coding = world.coding(source, "heavy fuel oil", memo="kept", strength="hoop")
+    # The same coder, code, stance and party on a longer span: the drag may not end there.
+    world.coding(source, "heavy fuel oil on schedule")
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source))
+    wait_painted(page, 2)
+    mark_page(page)
+    start_handle, end_handle = page.locator("#span-start"), page.locator("#span-end")
+    expect(end_handle).to_be_hidden()
+    click_in(page, "fuel")
+    expect(page.locator("#text")).to_have_attribute("data-chosen", str(coding.pk))
+    expect(start_handle).to_be_visible()
+    expect(end_handle).to_be_visible()
+    expect(end_handle).to_have_attribute("aria-label", re.compile("^End of the chosen coding"))
+    # The end handle stands at the end of "oil", the start handle at the start of "heavy".
+    oil = char_point(page, "oil")
+    box = end_handle.bounding_box()
+    assert abs(box["x"] + box["width"] / 2 - oil["x"]) < 12
+    assert box["y"] <= oil["y"] <= box["y"] + box["height"]
+
+    # Dropped inside "on" (its last letter): the end snaps to the end of the word.
+    with settled(page):
+        drag_handle(page, "end", char_point(page, "on", after="oil"))
+    expect(page.locator("#save-note")).to_contain_text("Span changed")
+    coding.refresh_from_db()
+    assert coding.quote == "heavy fuel oil on"
+    assert coding.quote == source.text[coding.start : coding.end]
+    assert (coding.memo, coding.strength, coding.code.name) == ("kept", "hoop", "CAPACITY")
+    moved = end_handle.bounding_box()
+    assert moved["x"] > box["x"]
+    expect(page.locator(f"#coding-{coding.pk} blockquote")).to_have_text(coding.quote)
+
+    # Onto the end of the other coding's span: the server refuses the duplicate, as it refuses a
+    # new coding, and the span stays as saved.
+    with settled(page):
+        drag_handle(page, "end", char_point(page, "schedule"))
+    expect(page.locator("#save-note")).to_contain_text("Span not changed")
+    expect(page.locator("#messages")).not_to_be_empty()
+    coding.refresh_from_db()
+    assert coding.quote == "heavy fuel oil on"
+    chosen = [p for p in painted(page) if p["name"] == "coding-chosen"]
+    assert [(p["start"], p["end"]) for p in chosen] == [(coding.start, coding.end)]
+    # Chromium logs every 4xx response on the console; this one is the expected refusal.
+    refused = "Failed to load resource: the server responded with a status of 422"
+    assert [e for e in page.problems.console_errors if e.startswith(refused)] != []
+    page.problems.console_errors[:] = [
+        e for e in page.problems.console_errors if not e.startswith(refused)
+    ]
+
+    # The start handle, dragged a word earlier, onto "deliver".
+    with settled(page):
+        drag_handle(page, "start", char_point(page, "deliver"))
+    coding.refresh_from_db()
+    assert coding.quote == "deliver heavy fuel oil on"
+
+    # The end at once past the start: a span of nothing is not offered, and nothing is sent.
+    shown = "performance.getEntriesByName('coding-save-shown').length"
+    before = page.evaluate(shown)
+    drag_handle(page, "end", char_point(page, "United"), steps=1)
+    page.wait_for_timeout(600)
+    assert page.evaluate(shown) == before
+    coding.refresh_from_db()
+    assert coding.quote == "deliver heavy fuel oil on"
+    # Dragged there through the words between, the span stops at its first word.
+    with settled(page):
+        drag_handle(page, "end", char_point(page, "United"), steps=12)
+    coding.refresh_from_db()
+    assert coding.quote == "deliver"
+    assert Coding.objects.count() == 2
+    assert_same_page(page)
+
+
+def test_no_handles_on_other_coders_codings_nor_for_a_reader_who_cannot_code(page, world):
+    world.study.blind_coding = False  # cora sees cody's codings while she codes
+    world.study.save(update_fields=["blind_coding"])
+    source = world.source(STATEMENT, coders=(world.coder2,))
+    world.coding(source, "heavy fuel oil", coder=world.coder2)
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source, "?layer=all"))
+    wait_painted(page, 1)
+    click_in(page, "fuel")
+    expect(page.locator(".coding-item.focus")).to_have_count(1)
+    expect(page.locator("#text")).to_have_attribute("data-chosen", "")
+    expect(page.locator("#span-start")).to_be_hidden()
+    expect(page.locator("#span-end")).to_be_hidden()
+
+    # The supervisor codes nothing: the page has no handles at all.
+    page.context.clear_cookies()
+    log_in(page, "sam", PASSWORD)
+    page.goto(coding_url(source, "?layer=all"))
+    wait_painted(page, 1)
+    click_in(page, "fuel")
+    expect(page.locator(".coding-item.focus")).to_have_count(1)
+    expect(page.locator(".span-handle")).to_have_count(0)
+
+
 # 4 and 5. Feedback that moves nothing, no carry-over, asking before leaving ----------------------
 
 # Every element of the page with its box, except what a save is meant to change: the list's items,
@@ -562,6 +684,63 @@ def test_two_thousand_codings_stay_light_and_draw_as_a_few_paths(page, world):
     # one run per sentence, whatever the codings.
     assert figures["elements"] <= 3 * 4 * 2
     assert figures["textElements"] <= source.segments.count() * 2 + 1
+
+
+def test_the_codings_list_is_built_as_it_is_read(page, world):
+    sentence = "Delegates discussed fuel, inspections and the schedule of talks again. "
+    source = world.source(sentence * 120)
+    text = source.text
+    step = len(sentence)
+    Coding.objects.bulk_create(
+        Coding(
+            source=source,
+            coder=world.coder,
+            code=world.code("CAPACITY"),
+            start=i * step,
+            end=i * step + 9,
+            quote=text[i * step : i * step + 9],
+            stance="for",
+            demonstrating_party=world.us,
+        )
+        for i in range(120)
+    )
+    last = Coding.objects.order_by("start").last()
+    log_in(page, "cora", PASSWORD)
+    page.goto(coding_url(source))
+    wait_painted(page, 120)
+    items = page.locator("#coding-list .coding-item")
+    expect(items).to_have_count(30)
+    expect(page.locator("#codings-count")).to_have_text("(120)")
+    # Scrolled to its end, the list grows.
+    page.locator("#coding-list").evaluate("(box) => { box.scrollTop = box.scrollHeight; }")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#coding-list .coding-item').length > 30"
+    )
+    # A click on the last coding in the text builds the list up to it and shows it.
+    assert page.locator(f"#coding-{last.pk}").count() == 0
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    click_in_last(page, "Delegates")
+    expect(page.locator(f"#coding-{last.pk}")).to_have_class(re.compile("focus"))
+    expect(page.locator(f"#coding-{last.pk}")).to_be_in_viewport()
+    starts = page.locator("#coding-list .coding-item").evaluate_all(
+        "(items) => items.map((item) => Number(item.dataset.start))"
+    )
+    assert starts == sorted(starts) and starts[0] == 0
+
+
+def click_in_last(page: Page, quote: str) -> None:
+    """A click on the middle of the first character of the last `quote` in the text."""
+    point = page.evaluate(
+        """(quote) => {
+          const root = document.getElementById("text");
+          const before = root.textContent.slice(0, root.textContent.lastIndexOf(quote));
+          const start = Array.from(before).length;
+          const b = window.TrustCoderOffsets.range(root, start, start + 1).getBoundingClientRect();
+          return { x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 };
+        }""",
+        quote,
+    )
+    page.mouse.click(point["x"], point["y"])
 
 
 def test_the_page_takes_its_shortcut_keys_from_the_server(page, world, monkeypatch):
