@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from negotiations.codebook import selectors as codebook_selectors
@@ -287,13 +287,18 @@ CODING_COLUMNS = (
 def _coding_values(codings: QuerySet[Coding], *, submitted_only: bool = False) -> QuerySet:
     """The export's columns, with the coder's assignment status on its source (assigned, in
     progress, submitted; empty without an assignment). With `submitted_only`, only codings of
-    sources their coder has submitted: the work that counts in agreement and assessments."""
-    status = Assignment.objects.filter(source=OuterRef("source"), coder=OuterRef("coder")).values(
-        "status"
-    )[:1]
-    codings = codings.annotate(assignment_status=Subquery(status))
+    sources their coder has submitted: the work that counts in agreement and assessments.
+
+    The status is joined (a coder has at most one assignment per source), not read by a
+    subquery per coding: with the assignments' default ordering that subquery joined and sorted
+    for every row, and made the plan costly enough for PostgreSQL to compile it (JIT)."""
+    codings = codings.annotate(
+        own_assignment=FilteredRelation(
+            "source__assignments", condition=Q(source__assignments__coder=F("coder"))
+        )
+    )
     if submitted_only:
-        codings = codings.filter(assignment_status=AssignmentStatus.SUBMITTED)
+        codings = codings.filter(own_assignment__status=AssignmentStatus.SUBMITTED)
     return codings.order_by("source__date", "source_id", "start", "end", "pk").values_list(
         "pk",
         "source__negotiation__name",
@@ -305,7 +310,7 @@ def _coding_values(codings: QuerySet[Coding], *, submitted_only: bool = False) -
         "source__speaker_party__code",
         "source__source_type",
         "coder__username",
-        "assignment_status",
+        "own_assignment__status",
         "code__name",
         "stance",
         "demonstrating_party__code",
