@@ -36,7 +36,7 @@ def form_errors(form, exc: ValidationError) -> None:
 CHUNK_BYTES = 64 * 1024
 
 
-def chunked(pieces: Iterable[str | bytes], size: int | None = None) -> Iterator[bytes]:
+def chunked(pieces: Iterable[str | bytes | memoryview], size: int | None = None) -> Iterator[bytes]:
     """Lines joined into chunks of about `size` bytes (`CHUNK_BYTES`): a server writes each chunk
     a streaming response yields, and one write per CSV line made the export's cost the number
     of writes. The body is still never held whole."""

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from negotiations.codebook import selectors as codebook_selectors
@@ -31,6 +31,7 @@ from negotiations.models import (
 from negotiations.studies import selectors as study_selectors
 from negotiations.tabular import (
     csv_lines,
+    csv_lines_written,
     date_sql,
     isoformat_sql,
     neutralise,
@@ -323,13 +324,18 @@ CODING_COLUMNS = (
 def _coding_values(codings: QuerySet[Coding], *, submitted_only: bool = False) -> QuerySet:
     """The export's columns, with the coder's assignment status on its source (assigned, in
     progress, submitted; empty without an assignment). With `submitted_only`, only codings of
-    sources their coder has submitted: the work that counts in agreement and assessments."""
-    status = Assignment.objects.filter(source=OuterRef("source"), coder=OuterRef("coder")).values(
-        "status"
-    )[:1]
-    codings = codings.annotate(assignment_status=Subquery(status))
+    sources their coder has submitted: the work that counts in agreement and assessments.
+
+    The status is joined (a coder has at most one assignment per source), not read by a
+    subquery per coding: with the assignments' default ordering that subquery joined and sorted
+    for every row, and made the plan costly enough for PostgreSQL to compile it (JIT)."""
+    codings = codings.annotate(
+        own_assignment=FilteredRelation(
+            "source__assignments", condition=Q(source__assignments__coder=F("coder"))
+        )
+    )
     if submitted_only:
-        codings = codings.filter(assignment_status=AssignmentStatus.SUBMITTED)
+        codings = codings.filter(own_assignment__status=AssignmentStatus.SUBMITTED)
     return codings.order_by("source__date", "source_id", "start", "end", "pk").values_list(
         "pk",
         "source__negotiation__name",
@@ -341,7 +347,7 @@ def _coding_values(codings: QuerySet[Coding], *, submitted_only: bool = False) -
         "source__speaker_party__code",
         "source__source_type",
         "coder__username",
-        "assignment_status",
+        "own_assignment__status",
         "code__name",
         "stance",
         "demonstrating_party__code",
@@ -363,51 +369,59 @@ def coding_rows(
         yield (row[0], study.slug, *row[1:])
 
 
-# How PostgreSQL writes each column of `_coding_values` (c0, c1...), in CODING_COLUMNS order;
-# the study's slug is a parameter.
-_COPY_CELLS = (
-    "c0",
-    "%s",
-    *(neutralised_sql(f"c{i}") for i in (1, 2)),
-    "c3",
-    neutralised_sql("c4"),
-    date_sql("c5"),
-    *(neutralised_sql(f"c{i}") for i in range(6, 15)),
-    "c15",
-    "c16",
-    neutralised_sql("c17"),
-    neutralised_sql("c18"),
-    isoformat_sql("c19"),
-    isoformat_sql("c20"),
-)
+def _export_cells(vendor: str) -> str:
+    """How the database writes each column of `_coding_values` (c0, c1...), in CODING_COLUMNS
+    order, as `neutralise` does; the study's slug is a parameter."""
+    text = [neutralised_sql(f"c{i}", vendor) for i in range(21)]
+    return ", ".join(
+        (
+            "c0",
+            "%s",
+            text[1],
+            text[2],
+            "c3",
+            text[4],
+            date_sql("c5", vendor),
+            *text[6:15],
+            "c15",
+            "c16",
+            text[17],
+            text[18],
+            isoformat_sql("c19", vendor),
+            isoformat_sql("c20", vendor),
+        )
+    )
 
 
 def coding_csv(
     *, codings: QuerySet[Coding], study: Study, submitted_only: bool = False
-) -> Iterator[bytes]:
-    """The codings export as CSV bytes. On PostgreSQL the database writes the rows itself
-    (`COPY (SELECT ...) TO STDOUT`, neutralised in the SQL, streamed by psycopg): the same bytes
-    as the Python path that SQLite uses (a test compares them)."""
+) -> Iterator[bytes | memoryview]:
+    """The codings export as CSV bytes, written by the database: the cells come neutralised out
+    of the SQL (`_export_cells`). PostgreSQL writes the rows itself (`COPY (SELECT ...) TO
+    STDOUT`, streamed by psycopg row by row, each row's buffer passed on as it is); SQLite's
+    rows are only quoted by csv.writer. The bytes are the Python path's (`coding_rows` through
+    `csv_lines`, kept for other databases): a test compares them on both."""
     connection = connections[codings.db]
-    if connection.vendor != "postgresql":
+    vendor = connection.vendor
+    if vendor not in ("postgresql", "sqlite"):
         rows = coding_rows(codings=codings, study=study, submitted_only=submitted_only)
-        for line in csv_lines(CODING_COLUMNS, rows):
-            yield line.encode()
+        yield from (line.encode() for line in csv_lines(CODING_COLUMNS, rows))
         return
     yield from (line.encode() for line in csv_lines(CODING_COLUMNS, []))
     values = _coding_values(codings, submitted_only=submitted_only)
     inner, params = values.query.sql_with_params()
+    params = (*params, neutralise(study.slug))  # in the order of the text: the slug comes last
     names = ", ".join(f"c{i}" for i in range(21))
-    cells = ", ".join(_COPY_CELLS)
     # Built from constant expressions and the ORM's own SQL; every value is a parameter.
-    sql = (
-        f"COPY (SELECT {cells} FROM ({inner}) AS t({names})) "  # noqa: S608
-        "TO STDOUT (FORMAT csv, ENCODING 'UTF8')"
-    )
+    select = f"WITH t({names}) AS ({inner}) SELECT {_export_cells(vendor)} FROM t"  # noqa: S608
+    if vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(select, params)
+            yield from (line.encode() for line in csv_lines_written(cursor))
+        return
     connection.ensure_connection()
     with (
         connection.connection.cursor() as cursor,
-        cursor.copy(sql, (neutralise(study.slug), *params)) as copy,
+        cursor.copy(f"COPY ({select}) TO STDOUT (FORMAT csv, ENCODING 'UTF8')", params) as copy,
     ):
-        for chunk in copy:
-            yield bytes(chunk)
+        yield from copy

@@ -1,8 +1,11 @@
-"""The codings export on PostgreSQL (COPY, neutralised in SQL) writes the Python path's bytes."""
+"""The codings export written by the database (COPY on PostgreSQL, a SELECT on SQLite, both
+neutralised in the SQL) writes the Python path's bytes."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 
 import pytest
 
@@ -25,6 +28,10 @@ AWKWARD = [
     "'=already",
     "''@twice",
     "'plain apostrophe",
+    "'",
+    "'''",
+    "'\t'",
+    "x=1",
     "a, comma",
     'a "quote"',
     "two\nlines",
@@ -34,16 +41,21 @@ AWKWARD = [
 ]
 
 
-def python_bytes(codings, study) -> bytes:
-    rows = selectors.coding_rows(codings=codings, study=study)
+def python_bytes(codings, study, submitted_only=False) -> bytes:
+    rows = selectors.coding_rows(codings=codings, study=study, submitted_only=submitted_only)
     return "".join(csv_lines(selectors.CODING_COLUMNS, rows)).encode()
 
 
-def copy_bytes(codings, study) -> bytes:
-    return b"".join(selectors.coding_csv(codings=codings, study=study))
+def database_bytes(codings, study, submitted_only=False) -> bytes:
+    pieces = selectors.coding_csv(codings=codings, study=study, submitted_only=submitted_only)
+    return b"".join(pieces)
 
 
-def test_copy_writes_the_same_bytes_as_python(postgres_only, members):
+def n_rows(data: bytes) -> int:
+    return len(list(csv.reader(io.StringIO(data.decode(), newline="")))) - 1
+
+
+def test_database_writes_the_same_bytes_as_python(members):
     study = members.study
     negotiation = NegotiationFactory(study=study, name="-Agreed, Framework")
     phase = PhaseFactory(negotiation=negotiation, name="=phase")
@@ -79,7 +91,7 @@ def test_copy_writes_the_same_bytes_as_python(postgres_only, members):
         codings.append(
             Coding(
                 source=source,
-                coder=(members.coder, members.coder2)[i % 2],
+                coder=(members.coder, members.coder2)[(i // 2) % 2],
                 code=code,
                 start=start,
                 end=start + 9,
@@ -95,19 +107,39 @@ def test_copy_writes_the_same_bytes_as_python(postgres_only, members):
     Coding.objects.filter(pk=codings[0].pk).update(
         created_at=datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     )
+    Coding.objects.filter(pk=codings[1].pk).update(
+        created_at=datetime.datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=datetime.UTC)
+    )
     Assignment.objects.create(
         source=sources[0], coder=members.coder, status=AssignmentStatus.SUBMITTED
+    )
+    Assignment.objects.create(
+        source=sources[1], coder=members.coder2, status=AssignmentStatus.IN_PROGRESS
     )
 
     everything = coding_list_visible_to(study=study, user=members.owner, role=Role.OWNER)
     blind = coding_list_visible_to(study=study, user=members.coder, role=Role.CODER)
-    for visible in (everything, blind):
-        expected = python_bytes(visible, study)
-        assert copy_bytes(visible, study) == expected
-    assert python_bytes(blind, study).count(b"\n") < python_bytes(everything, study).count(b"\n")
+    rows = {}
+    for name, visible in (("everything", everything), ("blind", blind)):
+        for submitted_only in (False, True):
+            expected = python_bytes(visible, study, submitted_only)
+            assert database_bytes(visible, study, submitted_only) == expected
+            rows[name, submitted_only] = n_rows(expected)
+
+    # Every coder's codings, a coder's own and the submitted ones differ: each filter is held.
+    assert rows["everything", False] == len(codings)
+    assert rows["everything", False] > rows["blind", False] > rows["blind", True] > 0
+    assert rows["everything", False] > rows["everything", True] > 0
+    expected = python_bytes(everything, study)
     assert b"'=1+2" in expected and b"'''@twice" in expected and b'"two\nlines"' in expected
+    assert b",''\t'," in expected  # an apostrophe before a trigger is escaped too
+    assert b",in_progress," in expected and b",submitted," in expected and b",,ZOPA," in expected
+    assert b"2026-01-02T03:04:05+00:00" in expected
+    assert b"2026-01-02T03:04:05.120000+00:00" in expected
 
 
-def test_sqlite_keeps_the_python_path(members):
+def test_empty_export_is_the_header(members):
     codings = Coding.objects.filter(source__study=members.study)
-    assert copy_bytes(codings, members.study) == python_bytes(codings, members.study)
+    data = database_bytes(codings, members.study)
+    assert data == python_bytes(codings, members.study)
+    assert data == (",".join(selectors.CODING_COLUMNS) + "\n").encode()
