@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
-from hypothesis import settings as hypothesis_settings
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from negotiations.models import Role, Study
 from negotiations.studies import services as study_services
 from tests.factories import UserFactory
-
 
 # Hypothesis's per-example deadline is a wall-clock check: on shared machines it fails tests whose
 # property holds. Time stays out of tests (linear growth is checked by scaling, in test_text.py).
