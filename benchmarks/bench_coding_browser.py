@@ -30,9 +30,7 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from serve import start_gunicorn  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument(
@@ -435,39 +435,6 @@ def run_browser(base_url: str, source) -> None:
             browser.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn() -> tuple[subprocess.Popen, str]:
-    """gunicorn on a free port with this process's environment (production settings)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "trustcoder.wsgi",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=2",
-            "--log-level=warning",
-        ],
-        env=os.environ,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("gunicorn did not start") from None
-            time.sleep(0.2)
-    return server, f"http://127.0.0.1:{port}"
-
-
 def print_data(source, n_chars: int, n_segments: int, started: float) -> None:
     print(
         f"Data: one source of {n_chars:,} characters in {n_segments:,} sentences, "
@@ -487,7 +454,8 @@ def main_gunicorn() -> None:
         source, n_chars, n_segments = build_data()
         print_data(source, n_chars, n_segments, started)
         connection.close()
-        server, base_url = start_gunicorn()
+        server, port = start_gunicorn(env=dict(os.environ))
+        base_url = f"http://127.0.0.1:{port}"
         run_browser(base_url, source)
     finally:
         if server is not None:

@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_vs_taguette import PASSWORD, Client, free_port  # noqa: E402
+from bench_vs_taguette import PASSWORD, Client  # noqa: E402
+from serve import start_gunicorn  # noqa: E402
 
 CODERS = 8
 EXPORT_CODINGS = 100_000
@@ -105,31 +106,6 @@ def prepare(chars: int) -> None:
         )
     Coding.objects.bulk_create(rows, batch_size=5000)
     print(json.dumps({"live": live.pk, "code": codes[0].pk, "party": party.pk, "text": text}))
-
-
-def serve(env: dict, workers: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [
-            str(gunicorn),
-            "trustcoder.wsgi",
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={workers}",
-            "--log-level=warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            Client(port).request("GET", "/accounts/login/")
-            return server, port
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def concurrent_saves(port: int, ids: dict, seconds: float) -> tuple[int, float, list[float]]:
@@ -281,7 +257,7 @@ def main() -> None:
             text=True,
         )
         ids = json.loads(out.stdout.strip().splitlines()[-1])
-        server, port = serve(env, args.workers)
+        server, port = start_gunicorn(env=env, workers=args.workers)
         n, elapsed, every = concurrent_saves(port, ids, args.seconds)
         print(
             f"{CODERS} coders saving at once into one source ({args.workers} workers, "

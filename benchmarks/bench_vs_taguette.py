@@ -24,7 +24,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+
+from serve import start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = next(
@@ -169,12 +170,6 @@ class Client:
         assert status == 302, f"log-in of {username} failed ({status})"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class TrustCoder:
     """One database, migrated and filled, served by gunicorn with production settings."""
 
@@ -207,28 +202,7 @@ class TrustCoder:
             text=True,
         )
         self.ids = json.loads(out.stdout.strip().splitlines()[-1])
-        self.port = free_port()
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.server = subprocess.Popen(
-            [
-                str(gunicorn),
-                "trustcoder.wsgi",
-                f"--bind=127.0.0.1:{self.port}",
-                "--workers=2",
-                "--log-level=warning",
-            ],
-            env=self.env,
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        self.server, self.port = start_gunicorn(env=self.env, workers=2)
         self.supervisor = Client(self.port)
         self.supervisor.log_in("sam")
         self.coder = Client(self.port)

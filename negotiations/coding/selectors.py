@@ -189,9 +189,11 @@ def coding_text_html(*, source: Source) -> str:
     keeps the last few it served. Highlights are painted over it in the browser.
     """
     key = coding_text_key(source=source)
-    html = _TEXT_HTML_KEPT.get(key)
+    # Taken out and put back at the newest end: no step can fail if a thread of a threaded
+    # server dropped the entry in between.
+    html = _TEXT_HTML_KEPT.pop(key, None)
     if html is not None:
-        _TEXT_HTML_KEPT.move_to_end(key)
+        _TEXT_HTML_KEPT[key] = html
         return html
     html = cache.get(key)
     if html is None:

@@ -233,17 +233,19 @@ def test_the_overview_shows_where_the_codings_are_and_scrolls_there(page, world)
 # 3. A saved coding's span from the keyboard ------------------------------------------------------
 
 
-def click_in(page: Page, quote: str) -> None:
-    """A click on the middle of the first character of `quote` in the text."""
+def click_in(page: Page, quote: str, *, last: bool = False) -> None:
+    """A click on the middle of the first character of `quote` (its last occurrence with
+    `last`) in the text."""
     point = page.evaluate(
-        """(quote) => {
+        """([quote, last]) => {
           const root = document.getElementById("text");
-          const before = root.textContent.slice(0, root.textContent.indexOf(quote));
+          const text = root.textContent;
+          const before = text.slice(0, last ? text.lastIndexOf(quote) : text.indexOf(quote));
           const start = Array.from(before).length;
           const b = window.TrustCoderOffsets.range(root, start, start + 1).getBoundingClientRect();
           return { x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 };
         }""",
-        quote,
+        [quote, last],
     )
     page.mouse.click(point["x"], point["y"])
 
@@ -719,28 +721,13 @@ def test_the_codings_list_is_built_as_it_is_read(page, world):
     # A click on the last coding in the text builds the list up to it and shows it.
     assert page.locator(f"#coding-{last.pk}").count() == 0
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    click_in_last(page, "Delegates")
+    click_in(page, "Delegates", last=True)
     expect(page.locator(f"#coding-{last.pk}")).to_have_class(re.compile("focus"))
     expect(page.locator(f"#coding-{last.pk}")).to_be_in_viewport()
     starts = page.locator("#coding-list .coding-item").evaluate_all(
         "(items) => items.map((item) => Number(item.dataset.start))"
     )
     assert starts == sorted(starts) and starts[0] == 0
-
-
-def click_in_last(page: Page, quote: str) -> None:
-    """A click on the middle of the first character of the last `quote` in the text."""
-    point = page.evaluate(
-        """(quote) => {
-          const root = document.getElementById("text");
-          const before = root.textContent.slice(0, root.textContent.lastIndexOf(quote));
-          const start = Array.from(before).length;
-          const b = window.TrustCoderOffsets.range(root, start, start + 1).getBoundingClientRect();
-          return { x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 };
-        }""",
-        quote,
-    )
-    page.mouse.click(point["x"], point["y"])
 
 
 def test_the_page_takes_its_shortcut_keys_from_the_server(page, world, monkeypatch):
