@@ -37,6 +37,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from negotiations.coding import assignments as assignment_services
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -183,7 +185,6 @@ def build_data():
     """The study, the source, 2,000 codings by three coders; returns the source and the URL."""
     from django.contrib.auth import get_user_model
 
-    from negotiations.coding import services as coding_services
     from negotiations.models import (
         AssignmentStatus,
         Code,
@@ -262,7 +263,7 @@ def build_data():
         "dana": AssignmentStatus.ASSIGNED,
     }
     for coder in coders:
-        assignment = coding_services.assignment_create(
+        assignment = assignment_services.assignment_create(
             source=source, coder=coder, assigned_by=supervisor
         )
         assignment.status = statuses[coder.username]

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from negotiations.codebook import services as codebook_services
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.consensus import services as consensus_services
 from negotiations.models import (
@@ -177,7 +178,7 @@ def _create(data: dict[str, Any]) -> DemoResult:
     statuses: dict[tuple[str, str], str] = {}
     for a in data["assignments"]:
         for username, status in a["coders"].items():
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=sources[a["source"]], coder=users[username], assigned_by=owner
             )
             statuses[(a["source"], username)] = status

@@ -22,6 +22,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.consensus import services as consensus_services
 from negotiations.models import (
@@ -236,7 +237,7 @@ def world(members):
     a, b = members.coder, members.coder2
     assert b.username == B_NAME
     for coder in (a, b):
-        coding_services.assignment_create(source=source, coder=coder, assigned_by=members.owner)
+        assignment_services.assignment_create(source=source, coder=coder, assigned_by=members.owner)
     zopa = Code.objects.get(study=study, name="ZOPA")
 
     def span(quote: str) -> dict:
@@ -264,7 +265,7 @@ def world(members):
             **span(quote),
         )
     b_assignment = Assignment.objects.get(source=source, coder=b)
-    coding_services.assignment_submit(assignment=b_assignment)
+    assignment_services.assignment_submit(assignment=b_assignment)
     Job.objects.create(study=study, kind=JobKind.IMPORT_CHECK)
     return {
         "members": members,
@@ -349,7 +350,7 @@ def test_a_coder_sees_nothing_of_another_coder_before_submitting(world, name):
         if walk.count and response.status_code == 200:
             assert walk.count(1) in text  # A's own coding is counted
     # The supervisor sees B's work on the same endpoint: the absence above is blindness.
-    coding_services.assignment_submit(assignment=Assignment.objects.get(coder=members.coder))
+    assignment_services.assignment_submit(assignment=Assignment.objects.get(coder=members.coder))
     consensus_services.consensus_sync(study=members.study, force=True)
     supervisor = client_for(members.supervisor)
     for response in responses(supervisor, name, walk, world["ids"]):
@@ -362,7 +363,7 @@ def test_a_coder_sees_nothing_of_another_coder_before_submitting(world, name):
 def test_after_submitting_a_coder_sees_the_other_coders_work(world, name):
     walk = WALKS[name]
     members = world["members"]
-    coding_services.assignment_submit(assignment=Assignment.objects.get(coder=members.coder))
+    assignment_services.assignment_submit(assignment=Assignment.objects.get(coder=members.coder))
     a = client_for(members.coder)
     for response in responses(a, name, walk, world["ids"]):
         assert response.status_code == 200

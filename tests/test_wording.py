@@ -9,6 +9,7 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.consensus import services as consensus_services
 from negotiations.models import Code, ConsensusUnit, Role
@@ -83,7 +84,9 @@ def build(n: int):
     sources = [SourceFactory(study=study, negotiation=negotiation) for _ in range(n)]
     for source in sources:
         for k, coder in enumerate(coders):
-            coding_services.assignment_create(source=source, coder=coder, assigned_by=supervisor)
+            assignment_services.assignment_create(
+                source=source, coder=coder, assigned_by=supervisor
+            )
             for j in range(n):
                 start, end = (0, 9) if j == 0 else (10, 16)
                 coding_services.coding_create(
@@ -97,7 +100,7 @@ def build(n: int):
                     demonstrating_party=parties[0],
                 )
     for assignment in coding_services.Assignment.objects.filter(source__study=study):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     consensus_services.consensus_sync(study=study)
     return {
         "study": study,

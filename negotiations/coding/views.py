@@ -27,6 +27,7 @@ from django_htmx.http import trigger_client_event
 from negotiations.access import CODERS, MANAGERS, coding_list_visible_to, study_for_member
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.codebook.stylesheet import codebook_stylesheet
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import selectors, services
 from negotiations.coding.forms import (
     AssignmentBulkForm,
@@ -377,7 +378,7 @@ def assignment_submit(request: HtmxHttpRequest, slug: str, source_id: int) -> Ht
     if request.POST.get("confirm") != "yes":
         messages.error(request, "Tick the confirmation to submit.")
         return redirect(_coding_url(study, source_id))
-    services.assignment_submit(assignment=assignment)
+    assignment_services.assignment_submit(assignment=assignment)
     messages.success(request, "Submitted. Your codings of this source now count in agreement.")
     next_assignment = (
         selectors.assignment_list_for_coder(study=study, user=request.user)
@@ -393,7 +394,7 @@ def assignment_submit(request: HtmxHttpRequest, slug: str, source_id: int) -> Ht
 def assignment_reopen(request: HtmxHttpRequest, slug: str, assignment_id: int) -> HttpResponse:
     study, _membership = study_for_member(request, slug, MANAGERS)
     assignment = get_object_or_404(Assignment, source__study=study, pk=assignment_id)
-    services.assignment_reopen(assignment=assignment)
+    assignment_services.assignment_reopen(assignment=assignment)
     messages.success(request, f"Reopened for {assignment.coder.username}.")
     return redirect(_coding_url(study, assignment.source_id, str(assignment.coder_id)))
 
@@ -453,7 +454,7 @@ def assignments(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "pk", flat=True
         )
         try:
-            plan = services.assignments_bulk_create(
+            plan = assignment_services.assignments_bulk_create(
                 study=study,
                 source_ids=list(source_ids),
                 coders=[m.user for m in data["coders"]],
@@ -512,7 +513,9 @@ def assignment_unassign(request: HtmxHttpRequest, slug: str, assignment_id: int)
             error = "Tick the confirmation to unassign."
         else:
             try:
-                n = services.assignment_delete(assignment=assignment, n_codings_shown=shown)
+                n = assignment_services.assignment_delete(
+                    assignment=assignment, n_codings_shown=shown
+                )
             except ValidationError as exc:
                 error = error_text(exc)
             else:

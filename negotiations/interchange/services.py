@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from negotiations.blobs import blob_write
 from negotiations.codebook import services as codebook_services
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.interchange.mapping import (
     DEFINITION_MAX,
@@ -223,7 +224,7 @@ def qdpx_import(
     for (source_guid, user_guid), items in batches.items():
         source = sources[source_guid]
         coder = users[user_guid]
-        coding_services.assignment_create(source=source, coder=coder, assigned_by=actor)
+        assignment_services.assignment_create(source=source, coder=coder, assigned_by=actor)
         coding_services.codings_bulk_create(
             source=source,
             coder=coder,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from negotiations.api import services as api_services
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import Code, Coding, Event, NegotiationParty, Party, Source
 from negotiations.sources import services as source_services
@@ -71,7 +72,7 @@ def corpus(members) -> Corpus:
     cora, cody = members.coder, members.coder2
     for coder in (cora, cody):
         for key in "AB":
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=sources[key], coder=coder, assigned_by=members.supervisor
             )
     codings = {
@@ -81,9 +82,9 @@ def corpus(members) -> Corpus:
         "cora B": _code(sources["B"], cora, "We agree to talk.", "WILLINGNESS"),
         "cody B": _code(sources["B"], cody, "We will meet again in Geneva.", "ZOPA"),
     }
-    coding_services.assignment_submit(assignment=sources["A"].assignments.get(coder=cora))
-    coding_services.assignment_submit(assignment=sources["A"].assignments.get(coder=cody))
-    coding_services.assignment_submit(assignment=sources["B"].assignments.get(coder=cody))
+    assignment_services.assignment_submit(assignment=sources["A"].assignments.get(coder=cora))
+    assignment_services.assignment_submit(assignment=sources["A"].assignments.get(coder=cody))
+    assignment_services.assignment_submit(assignment=sources["B"].assignments.get(coder=cody))
     users = {
         "outsider": members.outsider,
         "reader": members.reader,

@@ -25,6 +25,7 @@ from negotiations.assessments.rule import (
     strategic_trust,
     verdict,
 )
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.consensus import services as consensus_services
 from negotiations.models import (
@@ -141,7 +142,7 @@ def case(members):
     coders = (members.coder, members.coder2)
     for source in sources:
         for coder in coders:
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=source, coder=coder, assigned_by=members.supervisor
             )
 
@@ -169,7 +170,7 @@ def case(members):
     )
     code(sources[2], members.coder2, "Congress cut the funds.", capacity, us, "for")
     for assignment in Assignment.objects.filter(source__in=sources):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     consensus_services.consensus_sync(study=study)
     disputed = ConsensusUnit.objects.get(unanimous=False)
     consensus_services.consensus_decide(
@@ -528,7 +529,7 @@ def _code_and_submit(setup, coders, *, nested=False):
     for source in setup["sources"]:
         passage = source.text[: source.text.index(".") + 1]
         for coder in coders:
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=source, coder=coder, assigned_by=setup["supervisor"]
             )
             spans = [(0, len(passage))] + ([(3, 10)] if nested else [])
@@ -545,7 +546,7 @@ def _code_and_submit(setup, coders, *, nested=False):
                     strength="smoking_gun",
                 )
     for assignment in Assignment.objects.filter(source__in=setup["sources"]):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
 
 
 def _whole_case(setup):
@@ -582,10 +583,10 @@ def test_a_tie_is_unsettled_shown_and_counted_for_neither_side(three_coders, cli
     first, second = three_coders["coders"][:2]
     _code_and_submit(three_coders, [first])
     for source in three_coders["sources"]:
-        coding_services.assignment_create(
+        assignment_services.assignment_create(
             source=source, coder=second, assigned_by=three_coders["supervisor"]
         )
-        coding_services.assignment_submit(
+        assignment_services.assignment_submit(
             assignment=Assignment.objects.get(source=source, coder=second)
         )
     data = assessment_selectors.assessment(study=three_coders["study"])

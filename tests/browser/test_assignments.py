@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import Assignment, Code, Coding, Role
 from negotiations.studies import services as study_services
@@ -32,7 +33,7 @@ def study():
     for n in range(3):
         SourceFactory(study=study, negotiation=beijing, title=f"Beijing {n}")
     cora = study.members.get(username="cora")
-    coding_services.assignment_create(source=source, coder=cora, assigned_by=owner)
+    assignment_services.assignment_create(source=source, coder=cora, assigned_by=owner)
     coding_services.coding_create(
         source=source,
         coder=cora,

@@ -16,6 +16,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import Code, Coding, Negotiation, Party, Role, Source, Study
 from negotiations.sources import services as source_services
@@ -60,7 +61,9 @@ class World:
             created_by=self.owner,
         )
         for coder in (self.coder, *coders):
-            coding_services.assignment_create(source=source, coder=coder, assigned_by=self.owner)
+            assignment_services.assignment_create(
+                source=source, coder=coder, assigned_by=self.owner
+            )
         return source
 
     def code(self, name: str) -> Code:

@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from negotiations.coding import services as coding_services
+from negotiations.coding import assignments as assignment_services
 from negotiations.models import Coding, Membership, Role
 from negotiations.sources import services as source_services
 from negotiations.studies import services as study_services
@@ -89,7 +89,7 @@ def test_from_invitation_link_to_first_coding_saved(page, chromium_browser, live
 
     # The supervisor assigns the source to the new coder (not part of the newcomer's steps).
     assign_started = time.monotonic()
-    coding_services.assignment_create(
+    assignment_services.assignment_create(
         source=source, coder=Membership.objects.get(user__username="nadia").user, assigned_by=owner
     )
     started += time.monotonic() - assign_started

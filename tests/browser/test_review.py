@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.consensus import services as consensus_services
 from negotiations.models import (
@@ -41,7 +42,7 @@ def disputed():
     zopa = Code.objects.get(study=study, name="ZOPA")
     for username, stance in (("cora", "for"), ("cody", "against")):
         coder = study.members.get(username=username)
-        coding_services.assignment_create(source=source, coder=coder, assigned_by=owner)
+        assignment_services.assignment_create(source=source, coder=coder, assigned_by=owner)
         passage = "the freeze held for a year."
         start = TEXT.index(passage)
         coding_services.coding_create(
@@ -55,7 +56,7 @@ def disputed():
             demonstrating_party=us,
         )
     for assignment in Assignment.objects.filter(source=source):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     consensus_services.consensus_sync(study=study)
     unit = ConsensusUnit.objects.get(unanimous=False)
     return {"study": study, "unit": unit, "zopa": zopa, "us": us, "source": source}

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import Assignment, AssignmentStatus, Code, Coding, Membership
 from tests.factories import NegotiationFactory, PartyFactory, SourceFactory
@@ -29,13 +30,13 @@ def work(members):
     first = SourceFactory(study=study, negotiation=negotiation, title="Geneva <b>statement</b>")
     second = SourceFactory(study=study, negotiation=other, title="Beijing briefing")
     SourceFactory(study=study, negotiation=other, title="Nobody's yet")
-    cora_first = coding_services.assignment_create(
+    cora_first = assignment_services.assignment_create(
         source=first, coder=members.coder, assigned_by=members.supervisor
     )
-    cody_first = coding_services.assignment_create(
+    cody_first = assignment_services.assignment_create(
         source=first, coder=members.coder2, assigned_by=members.supervisor
     )
-    cody_second = coding_services.assignment_create(
+    cody_second = assignment_services.assignment_create(
         source=second, coder=members.coder2, assigned_by=members.supervisor
     )
     zopa = Code.objects.get(study=study, name="ZOPA")
@@ -60,7 +61,7 @@ def work(members):
         stance="against",
         demonstrating_party=party,
     )
-    coding_services.assignment_submit(assignment=cody_second)
+    assignment_services.assignment_submit(assignment=cody_second)
     return {
         "study": study,
         "first": first,
@@ -110,7 +111,7 @@ def test_per_source_view_query_count_is_constant(clients, work, members):
     for n in range(6):
         source = SourceFactory(study=work["study"], negotiation=work["negotiation"])
         for coder in (members.coder, members.coder2):
-            coding_services.assignment_create(source=source, coder=coder, assigned_by=None)
+            assignment_services.assignment_create(source=source, coder=coder, assigned_by=None)
         Coding.objects.create(
             source=source,
             coder=members.coder,
@@ -192,13 +193,13 @@ def test_assignment_delete_is_all_or_nothing(work, monkeypatch):
 
     monkeypatch.setattr(Assignment, "delete", fail)
     with pytest.raises(RuntimeError):
-        coding_services.assignment_delete(assignment=assignment, n_codings_shown=2)
+        assignment_services.assignment_delete(assignment=assignment, n_codings_shown=2)
     assert Coding.objects.filter(coder=assignment.coder, source=work["first"]).count() == 2
 
 
 def test_assignment_delete_service_refuses_submitted(work):
     with pytest.raises(ValidationError, match="has submitted"):
-        coding_services.assignment_delete(assignment=work["cody_second"], n_codings_shown=1)
+        assignment_services.assignment_delete(assignment=work["cody_second"], n_codings_shown=1)
 
 
 @pytest.mark.parametrize("role", ["anonymous", "outsider", "reader", "coder"])
@@ -305,7 +306,7 @@ def test_unassign_and_a_new_coding_at_once_on_postgresql(
     def unassign():
         try:
             barrier.wait(timeout=10)
-            coding_services.assignment_delete(assignment=assignment, n_codings_shown=2)
+            assignment_services.assignment_delete(assignment=assignment, n_codings_shown=2)
             results["unassign"] = "done"
         except ValidationError:
             results["unassign"] = "refused"

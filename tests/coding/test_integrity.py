@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import Code, Coding, Source
 from negotiations.sources import services as source_services
@@ -32,7 +33,7 @@ def setup(members):
         text=TEXT,
         created_by=members.supervisor,
     )
-    coding_services.assignment_create(source=source, coder=members.coder, assigned_by=None)
+    assignment_services.assignment_create(source=source, coder=members.coder, assigned_by=None)
     return {
         "study": study,
         "source": source,
@@ -211,7 +212,7 @@ def test_coders_of_one_source_do_not_wait_for_each_other_on_postgresql(
 ):
     """One coder's save holds the source's lock; a second coder's save of the same source goes
     through meanwhile, while a correction of the text waits until the first save is done."""
-    coding_services.assignment_create(
+    assignment_services.assignment_create(
         source=setup["source"], coder=members.coder2, assigned_by=None
     )
     holding, release = threading.Event(), threading.Event()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services
 from negotiations.models import AssignmentStatus, Code, Coding
 from tests.factories import PartyFactory, SourceFactory
@@ -18,7 +19,9 @@ def setting(members):
     party = PartyFactory(study=members.study, code="US")
     source.negotiation.parties.add(party)
     code = Code.objects.filter(study=members.study, code_set__enabled=True).first()
-    services.assignment_create(source=source, coder=members.coder, assigned_by=members.owner)
+    assignment_services.assignment_create(
+        source=source, coder=members.coder, assigned_by=members.owner
+    )
     return source, party, code, members.coder
 
 

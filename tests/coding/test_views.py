@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from negotiations.coding import services as coding_services
+from negotiations.coding import assignments as assignment_services
 from negotiations.models import (
     Assignment,
     AssignmentStatus,
@@ -60,7 +60,7 @@ def setup(members):
         created_by=members.supervisor,
     )
     for coder in (members.coder, members.coder2):
-        coding_services.assignment_create(
+        assignment_services.assignment_create(
             source=source, coder=coder, assigned_by=members.supervisor
         )
     zopa = Code.objects.get(study=study, name="ZOPA")
@@ -279,7 +279,7 @@ def test_blind_coding_hides_other_coders_until_submitted(clients, setup, members
     sentences = clients["coder"].get(page_url(setup, mode="sentences", layer="all")).content
     assert b"secret memo" not in sentences
     assignment = Assignment.objects.get(source=setup["source"], coder=members.coder)
-    coding_services.assignment_submit(assignment=assignment)
+    assignment_services.assignment_submit(assignment=assignment)
     html = clients["coder"].get(page_url(setup, layer="all")).content.decode()
     assert "secret memo" in html and [row[0] for row in page_codings(html)["codings"]] == [other.pk]
     assert clients["coder"].get(data_url(setup, layer="all")).json()["codings"][0][0] == other.pk
@@ -488,7 +488,7 @@ def test_bulk_assignments_balanced_and_reproducible(clients, members):
 def test_plan_assignments_is_balanced_for_any_share():
     for n_sources in (1, 7, 50):
         for share in (0, 0.2, 0.5, 1):
-            pairs = coding_services.plan_assignments(
+            pairs = assignment_services.plan_assignments(
                 source_ids=list(range(n_sources)),
                 coder_ids=[1, 2, 3],
                 mode="share",

@@ -14,6 +14,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.consensus import selectors as consensus_selectors
 from negotiations.consensus import services as consensus_services
@@ -63,7 +64,7 @@ def layer(members):
     zopa = Code.objects.get(study=study, name="ZOPA")
     a, b = members.coder, members.coder2
     for coder in (a, b):
-        coding_services.assignment_create(
+        assignment_services.assignment_create(
             source=source, coder=coder, assigned_by=members.supervisor
         )
     code_passage(source, a, zopa, us, "The envoy promised fuel.", "for", "hoop")
@@ -71,7 +72,7 @@ def layer(members):
     code_passage(source, a, zopa, us, "The freeze held for a year.", "for", memo="a's memo")
     code_passage(source, b, zopa, us, "The freeze held", "against")
     for assignment in Assignment.objects.filter(source=source):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     consensus_services.consensus_sync(study=study)
     return {"study": study, "source": source, "zopa": zopa, "us": us, "a": a, "b": b}
 
@@ -207,7 +208,7 @@ def test_reopen_then_changed_codings_flag_the_unit(layer, members):
     )
     # Coder b's source is reopened and b changes the reading to agree with a.
     assignment = Assignment.objects.get(source=layer["source"], coder=layer["b"])
-    coding_services.assignment_reopen(assignment=assignment)
+    assignment_services.assignment_reopen(assignment=assignment)
     coding = Coding.objects.get(coder=layer["b"], stance="against")
     coding_services.coding_update(
         coding=coding,
@@ -216,7 +217,7 @@ def test_reopen_then_changed_codings_flag_the_unit(layer, members):
         stance="for",
         demonstrating_party=layer["us"],
     )
-    coding_services.assignment_submit(assignment=assignment)
+    assignment_services.assignment_submit(assignment=assignment)
     consensus_services.consensus_sync(study=layer["study"])
     unit.refresh_from_db()
     assert unit.status == ConsensusStatus.FLAGGED
@@ -232,7 +233,7 @@ def test_reopen_then_changed_codings_flag_the_unit(layer, members):
 
 def test_unsubmitting_drops_open_units(layer):
     assignment = Assignment.objects.get(source=layer["source"], coder=layer["b"])
-    coding_services.assignment_reopen(assignment=assignment)
+    assignment_services.assignment_reopen(assignment=assignment)
     consensus_services.consensus_sync(study=layer["study"])
     assert not ConsensusUnit.objects.filter(status=ConsensusStatus.OPEN).exists()
 
@@ -503,12 +504,12 @@ def test_kappa_without_variation_is_undefined_with_its_reason(members, clients):
     source = SourceFactory(study=study, negotiation=negotiation, text=text)
     zopa = Code.objects.get(study=study, name="ZOPA")
     for coder in (members.coder, members.coder2):
-        coding_services.assignment_create(
+        assignment_services.assignment_create(
             source=source, coder=coder, assigned_by=members.supervisor
         )
     code_passage(source, members.coder2, zopa, us, "Sentence number 3 is here.", "for")
     for assignment in Assignment.objects.filter(source=source):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     consensus_services.consensus_sync(study=study)
     unit = ConsensusUnit.objects.get(source=source, status=ConsensusStatus.OPEN)
     consensus_services.consensus_decide(
@@ -596,13 +597,13 @@ def test_queue_shows_sentences_readings_and_one_heading_per_source(layer, client
     )
     a, b = layer["a"], layer["b"]
     for coder in (a, b):
-        coding_services.assignment_create(source=other, coder=coder, assigned_by=None)
+        assignment_services.assignment_create(source=other, coder=coder, assigned_by=None)
     code_passage(other, a, zopa, us, "Short opening.", "for", "smoking_gun")
     code_passage(other, b, zopa, us, "Short opening.", "against", "straw_in_the_wind")
     code_passage(other, a, zopa, us, "The talks went on.", "for")
     code_passage(other, b, zopa, us, long_sentence, "against")
     for assignment in Assignment.objects.filter(source=other):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     consensus_services.consensus_sync(study=study)
     # Interleave: first source, second source, first source again (by impact).
     ConsensusUnit.objects.filter(source=layer["source"]).update(impact=0)
@@ -650,7 +651,7 @@ def test_queue_readings_only_of_the_coders_behind_the_unit(layer, clients, membe
         study=layer["study"], identifier="cleo", role="coder", actor_role="owner"
     )
     cleo = members.study.memberships.get(user__username="cleo").user
-    coding_services.assignment_create(source=layer["source"], coder=cleo, assigned_by=None)
+    assignment_services.assignment_create(source=layer["source"], coder=cleo, assigned_by=None)
     code_passage(layer["source"], cleo, layer["zopa"], layer["us"], "The freeze held", "for")
     html = clients["supervisor"].get(review_url(layer)).content.decode()
     assert "cora: " in html and "cody: " in html and "cleo: " not in html

@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import selectors as coding_selectors
 from negotiations.coding import services as coding_services
 from negotiations.models import Code, Coding, Party, Source
@@ -88,7 +89,7 @@ def corpus(members) -> Corpus:
     cora, cody = members.coder, members.coder2
     for coder, keys in ((cora, "AB"), (cody, "ABC")):
         for key in keys:
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=sources[key], coder=coder, assigned_by=members.supervisor
             )
     codings = {
@@ -99,7 +100,7 @@ def corpus(members) -> Corpus:
         "cody B": _code(sources["B"], cody, "We agree", memo="+plus"),
         "cody C": _code(sources["C"], cody, "We will wait.", memo="-minus"),
     }
-    coding_services.assignment_submit(assignment=sources["A"].assignments.get(coder=cora))
+    assignment_services.assignment_submit(assignment=sources["A"].assignments.get(coder=cora))
     # A coding in another study must never appear.
     CodingFactory(memo="other study")
     return Corpus(members=members, sources=sources, codings=codings)
@@ -217,7 +218,7 @@ def test_blind_coder_without_submissions_sees_only_own(corpus, members):
 
 def test_reopening_a_submission_hides_others_again(corpus, clients):
     assignment = corpus.sources["A"].assignments.get(coder=corpus.members.coder)
-    coding_services.assignment_reopen(assignment=assignment)
+    assignment_services.assignment_reopen(assignment=assignment)
 
     _response, rows, _header = download(clients["coder"], "export_codings")
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from negotiations.api import jobs as api_jobs
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.interchange import jobs as interchange_jobs
 from negotiations.interchange import planning
@@ -64,7 +65,7 @@ def coded(members):
             study=study, negotiation=negotiation, text=f"Talks resumed {i}. The envoy arrived."
         )
         for coder, stance in ((members.coder, "for"), (members.coder2, "for" if i else "against")):
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=source, coder=coder, assigned_by=members.supervisor
             )
             coding_services.coding_create(
@@ -78,7 +79,7 @@ def coded(members):
                 demonstrating_party=us,
             )
     for assignment in Assignment.objects.filter(source__study=study):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     return members
 
 

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import Assignment, Code, Coding, ReportCache
 from negotiations.reliability import selectors as reliability_selectors
@@ -61,10 +62,10 @@ def study(members):
     single = SourceFactory(study=study, negotiation=negotiation, text="Only one coder read this.")
     for source in sources:
         for coder in (members.coder, members.coder2):
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=source, coder=coder, assigned_by=members.supervisor
             )
-    coding_services.assignment_create(
+    assignment_services.assignment_create(
         source=single, coder=members.coder, assigned_by=members.supervisor
     )
     cora, cody = members.coder, members.coder2
@@ -78,7 +79,7 @@ def study(members):
     mark(sources[2], cody, zopa, "It promised further rounds of talks", party=dprk)
     mark(single, cora, zopa, "Only one coder", party=us)
     for assignment in Assignment.objects.filter(source__study=study):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     return {"study": study, "sources": sources, "zopa": zopa, "capacity": capacity, "us": us}
 
 
@@ -165,7 +166,7 @@ def test_download_rows_and_silent_coders(study, clients):
 def test_units_of_a_coder_who_did_not_submit_a_source_do_not_count(study, members, clients):
     source = study["sources"][2]
     assignment = Assignment.objects.get(source=source, coder=members.coder2)
-    coding_services.assignment_reopen(assignment=assignment)
+    assignment_services.assignment_reopen(assignment=assignment)
     report = passage_report(study)
     assert report["n_sources"] == 2
     assert report["length"] == len(TEXTS[0]) + len(TEXTS[1])
@@ -177,10 +178,10 @@ def test_a_coder_submitting_only_some_sources_leaves_them_out(study, members):
         study=study["study"], identifier="cleo", role="coder", actor_role="owner"
     )
     source = study["sources"][0]
-    assignment = coding_services.assignment_create(
+    assignment = assignment_services.assignment_create(
         source=source, coder=third, assigned_by=members.supervisor
     )
-    coding_services.assignment_submit(assignment=assignment)
+    assignment_services.assignment_submit(assignment=assignment)
     report = passage_report(study)
     assert report["coders"] == ["cleo", "cody", "cora"]
     assert report["n_sources"] == 1 and report["left_out"] == 2
@@ -266,7 +267,7 @@ def test_cache_is_invalidated_by_a_reopening(study, members):
     first = passage_report(study)
     assert not first["cached"] and passage_report(study)["cached"]
     assignment = Assignment.objects.get(source=study["sources"][0], coder=members.coder2)
-    coding_services.assignment_reopen(assignment=assignment)
+    assignment_services.assignment_reopen(assignment=assignment)
     after = passage_report(study)
     assert not after["cached"] and after["n_sources"] == 2
 

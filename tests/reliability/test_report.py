@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import Assignment, AssignmentStatus, Code, ReportCache
 from negotiations.reliability import selectors as reliability_selectors
@@ -103,7 +104,7 @@ def study(members):
         )
         sources.append(source)
         for coder in (members.coder, members.coder2):
-            coding_services.assignment_create(
+            assignment_services.assignment_create(
                 source=source, coder=coder, assigned_by=members.supervisor
             )
     # The two coders agree on the first sentence of sources 0-2 and differ on source 3.
@@ -130,7 +131,7 @@ def study(members):
             demonstrating_party=us,
         )
     for assignment in Assignment.objects.filter(source__in=sources):
-        coding_services.assignment_submit(assignment=assignment)
+        assignment_services.assignment_submit(assignment=assignment)
     return {"study": study, "sources": sources, "zopa": zopa, "us": us}
 
 
@@ -181,7 +182,7 @@ def test_unsubmitted_work_does_not_count_and_cache_is_invalidated(study, members
     again = reliability_services.reliability_report(study=study["study"], filters=filters)
     assert again["cached"] and not first["cached"]
     assignment = Assignment.objects.get(source=study["sources"][3], coder=members.coder2)
-    coding_services.assignment_reopen(assignment=assignment)
+    assignment_services.assignment_reopen(assignment=assignment)
     after = reliability_services.reliability_report(study=study["study"], filters=filters)
     assert not after["cached"]
     zopa = next(r for r in after["rows"] if r["element"] == "ZOPA")

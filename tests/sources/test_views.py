@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.models import (
     Phase,
     Segment,
@@ -238,7 +239,7 @@ def test_source_page_counts_only_the_codings_a_blind_coder_may_see(clients, memb
     )
     zopa = Code.objects.get(study=members.study, name="ZOPA")
     for coder, spans in [(members.coder, [(0, 5)]), (members.coder2, [(21, 25), (36, 41)])]:
-        coding_services.assignment_create(source=source, coder=coder, assigned_by=None)
+        assignment_services.assignment_create(source=source, coder=coder, assigned_by=None)
         for start, end in spans:
             coding_services.coding_create(
                 source=source,

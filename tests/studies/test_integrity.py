@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.coding import services as coding_services
 from negotiations.models import (
     ChangeRecord,
@@ -43,7 +44,7 @@ def coded(members):
         text=TEXT,
         created_by=members.supervisor,
     )
-    coding_services.assignment_create(source=source, coder=members.coder, assigned_by=None)
+    assignment_services.assignment_create(source=source, coder=members.coder, assigned_by=None)
     zopa = Code.objects.get(study=study, name="ZOPA")
     for start, end, party in [(0, 5, us), (6, 11, dprk), (21, 24, us)]:
         coding_services.coding_create(

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from negotiations.coding import assignments as assignment_services
 from negotiations.models import (
     Code,
     CodebookVersion,
@@ -173,7 +174,6 @@ def test_negotiation_form_rejects_reversed_dates(clients, members):
 
 
 def test_new_study_shows_its_setup_checklist_until_done(clients, members):
-    from negotiations.coding import services as coding_services
     from tests.factories import NegotiationFactory, SourceFactory
 
     url = reverse("negotiations:study_detail", args=[members.study.slug])
@@ -188,7 +188,9 @@ def test_new_study_shows_its_setup_checklist_until_done(clients, members):
     PartyFactory(study=members.study, code="US")
     negotiation = NegotiationFactory(study=members.study)
     source = SourceFactory(study=members.study, negotiation=negotiation)
-    coding_services.assignment_create(source=source, coder=members.coder, assigned_by=members.owner)
+    assignment_services.assignment_create(
+        source=source, coder=members.coder, assigned_by=members.owner
+    )
     assert "Setting up this study" not in clients["owner"].get(url).content.decode()
 
 
