@@ -19,17 +19,32 @@ from negotiations.models import (
     Role,
     Study,
 )
+from negotiations.prepared import PreparedRead, instance
+
+_MEMBERSHIP_FIELDS = tuple(f.attname for f in Membership._meta.concrete_fields)
+_STUDY_FIELDS = tuple(f.attname for f in Study._meta.concrete_fields)
+
+# The membership with its study, read by every study page: compiled once (see prepared.py).
+_MEMBERSHIP_READ = PreparedRead(
+    lambda slug, user_id: Membership.objects.filter(study__slug=slug, user_id=user_id).values_list(
+        *_MEMBERSHIP_FIELDS, *(f"study__{name}" for name in _STUDY_FIELDS)
+    )[:1],
+    slug=str,
+    user_id=int,
+)
 
 
 def membership_for(*, user: User | AnonymousUser, slug: str) -> Membership:
     """The user's membership of the study, or 404: a non-member must not learn a study exists."""
     if not user.is_authenticated:
         raise Http404("No such study.")
-    membership = (
-        Membership.objects.select_related("study").filter(study__slug=slug, user=user).first()
-    )
-    if membership is None:
+    rows = _MEMBERSHIP_READ.rows(slug=slug, user_id=user.pk)
+    if not rows:
         raise Http404("No such study.")
+    row = rows[0]
+    split = len(_MEMBERSHIP_FIELDS)
+    membership = instance(Membership, _MEMBERSHIP_FIELDS, row[:split])
+    membership.study = instance(Study, _STUDY_FIELDS, row[split:])
     return membership
 
 

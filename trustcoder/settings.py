@@ -104,7 +104,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # Shared by every worker process: the coding page keeps the rendered HTML of source texts here.
 CACHES = {
@@ -232,6 +231,8 @@ SECURE_CSP = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+# Django's database sessions with the read of every request prepared once (negotiations/sessions.py).
+SESSION_ENGINE = "negotiations.sessions"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie; the token travels in hx-headers.
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -23,11 +23,14 @@ from negotiations.models import (
     Code,
     Coding,
     Membership,
+    Negotiation,
     Party,
+    Phase,
     Role,
     Source,
     Study,
 )
+from negotiations.prepared import PreparedRead, instance
 from negotiations.studies import selectors as study_selectors
 from negotiations.tabular import (
     csv_lines,
@@ -92,25 +95,98 @@ class CodingPage:
     assignments: list[Assignment]
 
 
+# The coding page's reads, compiled once per connection (see `negotiations/prepared.py`).
+_SOURCE_OWN_FIELDS = (
+    "id",
+    "study_id",
+    "negotiation_id",
+    "phase_id",
+    "speaker_party_id",
+    "title",
+    "speaker",
+    "date",
+    "source_type",
+    "language",
+    "text_sha256",
+)
+_SOURCE_READ = PreparedRead(
+    lambda study_id, source_id: Source.objects.filter(study_id=study_id, pk=source_id).values_list(
+        *_SOURCE_OWN_FIELDS, "negotiation__name", "phase__name", "speaker_party__code"
+    ),
+    study_id=int,
+    source_id=int,
+)
+_ASSIGNMENT_FIELDS = ("id", "source_id", "coder_id", "status", "submitted_at")
+_ASSIGNMENTS_READ = PreparedRead(
+    lambda source_id: (
+        Assignment.objects.filter(source_id=source_id)
+        .order_by("coder__username")
+        .values_list(*_ASSIGNMENT_FIELDS, "coder__username")
+    ),
+    source_id=int,
+)
+_CODINGS_READ = PreparedRead(
+    lambda source_id: (
+        Coding.objects.filter(source_id=source_id)
+        .order_by("start", "end", "pk")
+        .values_list(*CODING_PAGE_FIELDS)
+    ),
+    source_id=int,
+)
+_CODINGS_OF_CODER_READ = PreparedRead(
+    lambda source_id, coder_id: (
+        Coding.objects.filter(source_id=source_id, coder_id=coder_id)
+        .order_by("start", "end", "pk")
+        .values_list(*CODING_PAGE_FIELDS)
+    ),
+    source_id=int,
+    coder_id=int,
+)
+
+
+def _source_for_page(*, study_id: int, source_id: int) -> Source:
+    """The source with the names its heading shows; its text stays deferred."""
+    rows = _SOURCE_READ.rows(study_id=study_id, source_id=source_id)
+    if not rows:
+        raise Source.DoesNotExist("No such source in this study.")
+    row = rows[0]
+    split = len(_SOURCE_OWN_FIELDS)
+    source = instance(Source, _SOURCE_OWN_FIELDS, row[:split])
+    negotiation_name, phase_name, party_code = row[split:]
+    source.negotiation = instance(
+        Negotiation, ("id", "name"), (source.negotiation_id, negotiation_name)
+    )
+    source.phase = (
+        instance(Phase, ("id", "name"), (source.phase_id, phase_name))
+        if source.phase_id is not None
+        else None
+    )
+    source.speaker_party = (
+        instance(Party, ("id", "code"), (source.speaker_party_id, party_code))
+        if source.speaker_party_id is not None
+        else None
+    )
+    return source
+
+
+def _assignments_for_page(*, source_id: int) -> list[Assignment]:
+    assignments = []
+    for row in _ASSIGNMENTS_READ.rows(source_id=source_id):
+        assignment = instance(Assignment, _ASSIGNMENT_FIELDS, row[:-1])
+        assignment.coder = instance(User, ("id", "username"), (row[2], row[-1]))
+        assignments.append(assignment)
+    return assignments
+
+
 def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: str) -> CodingPage:
     """The source, its segments and the codings this member may see in the chosen layer.
 
     `layer` is "mine", "all" or a coder's user id. A coder whose work on the source is not
     submitted sees only their own layer while blind coding is on, whatever they ask for.
     """
-    source = (
-        Source.objects.select_related("negotiation", "phase", "speaker_party")
-        .only(*SOURCE_PAGE_FIELDS)
-        .filter(study=study)
-        .get(pk=source_id)
-    )
+    source = _source_for_page(study_id=study.pk, source_id=source_id)
     # One query for every coder's assignment: the coder's own is among them.
-    assignments = list(
-        Assignment.objects.filter(source=source)
-        .select_related("coder")
-        .only("pk", "source_id", "status", "submitted_at", "coder__username")
-        .order_by("coder__username")
-    )
+    assignments = _assignments_for_page(source_id=source.pk)
     assignment = None
     if role == Role.CODER:
         assignment = next((a for a in assignments if a.coder_id == user.pk), None)
@@ -134,20 +210,19 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
     if layer not in allowed:
         layer = layers[0][0] if layers else "all"
 
-    codings = Coding.objects.filter(source=source)
-    if layer == "mine":
-        codings = codings.filter(coder=user)
-    elif layer != "all":
-        codings = codings.filter(coder_id=int(layer))
-    if not can_see_others:
-        codings = codings.filter(coder=user)
+    if layer == "mine" or not can_see_others:
+        codings = _CODINGS_OF_CODER_READ.rows(source_id=source.pk, coder_id=user.pk)
+    elif layer == "all":
+        codings = _CODINGS_READ.rows(source_id=source.pk)
+    else:
+        codings = _CODINGS_OF_CODER_READ.rows(source_id=source.pk, coder_id=int(layer))
     # Every code of the study, in one query: the colours of all (a coding may use an archived
     # code) and the active ones for the coding form.
-    all_codes = list(codebook_selectors.code_list_marking_active(study=study))
+    all_codes = codebook_selectors.codes_marking_active(study=study)
     codes = [code for code in all_codes if code.active]
     return CodingPage(
         source=source,
-        codings=list(codings.order_by("start", "end", "pk").values_list(*CODING_PAGE_FIELDS)),
+        codings=codings,
         codes=codes,
         colours=[(code.pk, code.colour) for code in all_codes],
         # The parties are the coding form's choices: read only for a member who can code here.

@@ -1,0 +1,203 @@
+"""Prepared reads (negotiations/prepared.py): the ORM's own SQL, compiled once, run with new values.
+
+Each of the app's prepared reads must return exactly what its queryset returns, on SQLite and on
+PostgreSQL (the suite runs on both), for more than one set of values (a slot that did not reach
+the SQL would answer every call with the first call's rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from negotiations import access
+from negotiations.codebook import selectors as codebook_selectors
+from negotiations.coding import selectors as coding_selectors
+from negotiations.models import Assignment, AssignmentStatus, Coding, Source
+from negotiations.prepared import PreparedRead, instance
+from tests.factories import (
+    AssignmentFactory,
+    CodeFactory,
+    CodeSetFactory,
+    CodingFactory,
+    MembershipFactory,
+    PhaseFactory,
+    SourceFactory,
+    StudyFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _two_studies():
+    """Two studies, each with a source, two coders' codings and assignments (one submitted)."""
+    made = []
+    for n in range(2):
+        study = StudyFactory(slug=f"prepared-{n}")
+        source = SourceFactory(
+            study=study, phase=PhaseFactory(negotiation__study=study) if n else None
+        )
+        code_set = CodeSetFactory(study=study)
+        codes = [CodeFactory(code_set=code_set, archived=(i == 2)) for i in range(3)]
+        coders = [UserFactory(username=f"coder-{n}-{i}") for i in range(2)]
+        for i, coder in enumerate(coders):
+            MembershipFactory(study=study, user=coder, role="coder")
+            AssignmentFactory(
+                source=source,
+                coder=coder,
+                status=AssignmentStatus.SUBMITTED if i else AssignmentStatus.IN_PROGRESS,
+                submitted_at=timezone.now() - dt.timedelta(days=n) if i else None,
+            )
+            for j in range(3):
+                CodingFactory(
+                    source=source,
+                    coder=coder,
+                    code=codes[j],
+                    start=j,
+                    end=9 + j,
+                    memo=f"m{n}{i}{j}",
+                )
+        made.append((study, source, coders))
+    return made
+
+
+def test_each_read_of_the_app_returns_its_querysets_rows_for_every_value():
+    for study, source, coders in _two_studies():
+        reads = [
+            (access._MEMBERSHIP_READ, {"slug": study.slug, "user_id": coders[1].pk}),
+            (codebook_selectors._CODES_READ, {"study_id": study.pk}),
+            (coding_selectors._SOURCE_READ, {"study_id": study.pk, "source_id": source.pk}),
+            (coding_selectors._ASSIGNMENTS_READ, {"source_id": source.pk}),
+            (coding_selectors._CODINGS_READ, {"source_id": source.pk}),
+            (
+                coding_selectors._CODINGS_OF_CODER_READ,
+                {"source_id": source.pk, "coder_id": coders[0].pk},
+            ),
+        ]
+        for read, values in reads:
+            expected = list(read.build(**values))
+            assert expected, read.build
+            assert read.rows(**values) == [tuple(row) for row in expected]
+
+
+def test_a_value_that_matches_nothing_reads_nothing():
+    (_, source, coders), (other, _, _) = _two_studies()
+    # Another study's source, another study's member: the slots are in the WHERE clause.
+    assert coding_selectors._SOURCE_READ.rows(study_id=other.pk, source_id=source.pk) == []
+    assert access._MEMBERSHIP_READ.rows(slug=other.slug, user_id=coders[0].pk) == []
+
+
+def test_converted_values_are_the_orms():
+    (study, source, coders), _ = _two_studies()
+    rows = coding_selectors._ASSIGNMENTS_READ.rows(source_id=source.pk)
+    submitted = Assignment.objects.get(source=source, coder=coders[1]).submitted_at
+    assert [row[4] for row in rows] == [None, submitted]
+    assert isinstance(rows[1][4], dt.datetime) and rows[1][4].tzinfo is not None
+    codes = codebook_selectors._CODES_READ.rows(study_id=study.pk)
+    assert [row[-1] for row in codes] == [True, True, False]  # booleans, not 1 and 0
+
+
+def test_a_read_is_one_query_and_compiles_once_per_connection():
+    (_, source, _), _ = _two_studies()
+    read = PreparedRead(
+        lambda source_id: Coding.objects.filter(source_id=source_id).values_list("pk"),
+        source_id=int,
+    )
+    compiled = []
+    original = read.compile
+
+    def counting(conn):
+        compiled.append(conn)
+        return original(conn)
+
+    read.compile = counting
+    with CaptureQueriesContext(connection) as queries:
+        first = read.rows(source_id=source.pk)
+        second = read.rows(source_id=source.pk)
+    assert len(queries) == 2 and first == second and len(first) == 6
+    assert compiled == [connection]
+
+
+def test_a_slot_that_does_not_reach_the_sql_as_a_parameter_is_refused():
+    unused = PreparedRead(lambda source_id: Coding.objects.values_list("pk"), source_id=int)
+    with pytest.raises(ImproperlyConfigured, match="source_id"):
+        unused.rows(source_id=1)
+    # A slice is written into the SQL text, never passed as a parameter.
+    inlined = PreparedRead(
+        lambda limit: Coding.objects.filter(pk__gt=limit).values_list("pk")[:limit], limit=int
+    )
+    with pytest.raises(ImproperlyConfigured, match="written into the SQL"):
+        inlined.rows(limit=3)
+    with pytest.raises(ImproperlyConfigured, match="int or str"):
+        PreparedRead(lambda when: Coding.objects.filter(created_at__gt=when), when=dt.datetime)
+
+
+def test_values_must_be_the_slots():
+    read = PreparedRead(
+        lambda source_id: Coding.objects.filter(source_id=source_id).values_list("pk"),
+        source_id=int,
+    )
+    with pytest.raises(TypeError):
+        read.rows(source=1)
+    # A value is bound as its slot's type: text that is not a number is refused, never spliced.
+    with pytest.raises(ValueError):
+        read.rows(source_id="1 OR 1=1")
+
+
+def test_instance_takes_fields_in_any_order_and_defers_the_rest():
+    (study, source, _), _ = _two_studies()
+    built = instance(Source, ("title", "id", "study_id"), (source.title, source.pk, study.pk))
+    assert (built.pk, built.title, built.study_id) == (source.pk, source.title, study.pk)
+    assert "text" in built.get_deferred_fields()
+    with CaptureQueriesContext(connection) as queries:
+        assert built.text == source.text
+    assert len(queries) == 1
+
+
+def test_the_membership_read_gives_the_study_with_every_field():
+    (study, _, coders), _ = _two_studies()
+    membership = access.membership_for(user=coders[0], slug=study.slug)
+    assert membership.study == study and membership.role == "coder"
+    assert membership.study.get_deferred_fields() == set()
+    assert membership.get_deferred_fields() == set()
+    for field in type(study)._meta.concrete_fields:
+        assert getattr(membership.study, field.attname) == getattr(study, field.attname)
+
+
+def test_the_session_read_is_djangos_with_expiry():
+    from django.contrib.sessions.backends.db import SessionStore as DjangoStore
+
+    from negotiations.sessions import SessionStore
+
+    store = SessionStore()
+    store["answer"] = 42
+    store.create()
+    assert (
+        SessionStore(store.session_key).load()
+        == DjangoStore(store.session_key).load()
+        == {"answer": 42}
+    )
+    expired = SessionStore()
+    expired["answer"] = 1
+    expired.set_expiry(-10)
+    expired.create()
+    reloaded = SessionStore(expired.session_key)
+    assert reloaded.load() == {} and reloaded.session_key is None
+    assert SessionStore("no-such-session-key").load() == {}
+
+
+def test_a_logged_in_page_reads_its_session_through_the_prepared_read(client):
+    from django.conf import settings
+
+    assert settings.SESSION_ENGINE == "negotiations.sessions"
+    user = UserFactory()
+    client.force_login(user)
+    assert client.session.__class__.__module__ == "negotiations.sessions"
+    response = client.get("/")
+    assert response.status_code == 200 and response.wsgi_request.user == user
