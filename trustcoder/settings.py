@@ -231,7 +231,7 @@ SECURE_CSP = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
-# Django's database sessions with the read of every request prepared once (negotiations/sessions.py).
+# Django's database sessions, each request's read prepared once (negotiations/sessions.py).
 SESSION_ENGINE = "negotiations.sessions"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie; the token travels in hx-headers.
 X_FRAME_OPTIONS = "DENY"
