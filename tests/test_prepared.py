@@ -201,3 +201,47 @@ def test_a_logged_in_page_reads_its_session_through_the_prepared_read(client):
     assert client.session.__class__.__module__ == "negotiations.sessions"
     response = client.get("/")
     assert response.status_code == 200 and response.wsgi_request.user == user
+
+
+def _server_prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_on_postgresql_a_read_is_prepared_on_the_server_once_per_connection(postgres_only):
+    (_, source, coders), (_, other_source, _) = _two_studies()
+    read = coding_selectors._CODINGS_OF_CODER_READ
+    before = _server_prepared_statements()
+    first = read.rows(source_id=source.pk, coder_id=coders[0].pk)
+    after_first = _server_prepared_statements()
+    second = read.rows(source_id=other_source.pk, coder_id=coders[0].pk)
+    third = read.rows(source_id=source.pk, coder_id=coders[1].pk)
+    after_all = _server_prepared_statements()
+    # Prepared at the first call (unless this connection had run it already), then reused.
+    assert len(after_first) - len(before) <= 1
+    assert after_all == after_first
+    assert any('"negotiations_coding"' in s and "$1" in s and "$2" in s for s in after_first)
+    # The ORM's other queries are not prepared: only reads that ask for it.
+    assert not any("pg_prepared_statements" in statement for statement in after_all)
+    for values, rows in (
+        ({"source_id": source.pk, "coder_id": coders[0].pk}, first),
+        ({"source_id": other_source.pk, "coder_id": coders[0].pk}, second),
+        ({"source_id": source.pk, "coder_id": coders[1].pk}, third),
+    ):
+        assert rows == [tuple(row) for row in read.build(**values)]
+    assert first and not second and third and third != first
+
+
+def test_server_prepared_statements_can_be_turned_off(postgres_only, settings):
+    settings.TRUSTCODER_SERVER_PREPARED_STATEMENTS = False
+    (_, source, _), _ = _two_studies()
+    read = PreparedRead(
+        lambda source_id: Coding.objects.filter(source_id=source_id).values_list("pk", "memo"),
+        source_id=int,
+    )
+    before = _server_prepared_statements()
+    with CaptureQueriesContext(connection) as queries:
+        rows = read.rows(source_id=source.pk)
+    assert len(queries) == 1 and len(rows) == 6
+    assert _server_prepared_statements() == before

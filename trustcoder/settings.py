@@ -105,6 +105,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 
+# The prepared reads (negotiations/prepared.py) are prepared on the PostgreSQL server too. Off for
+# a connection pooler in transaction mode that does not keep prepared statements.
+TRUSTCODER_SERVER_PREPARED_STATEMENTS = env_bool("TRUSTCODER_SERVER_PREPARED_STATEMENTS", True)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
+    TRUSTCODER_SERVER_PREPARED_STATEMENTS
+):
+    # psycopg prepares only what asks for it (`prepare=True`): a threshold no query reaches.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**62
+
 # Shared by every worker process: the coding page keeps the rendered HTML of source texts here.
 CACHES = {
     "default": {
