@@ -3,6 +3,10 @@ template) and for the codebook form, which refuses a code key that one of them a
 
 from __future__ import annotations
 
+import functools
+
+from django.utils.html import format_html_join, json_script
+
 # action -> key, as KeyboardEvent.key spells it. Codes are picked by their own key, so none of
 # these may be a code's key (codebook/forms.py: CodeForm.clean_key).
 SHORTCUTS: dict[str, str] = {
@@ -43,8 +47,16 @@ def shortcut_taking(key: str) -> str | None:
 
 
 def page_shortcuts() -> dict:
-    """What the coding page's template needs: the keys for coding.js and the rows of its help."""
+    """What the coding page's template needs: the keys for coding.js and the rows of its help,
+    as HTML made once for each content of the two lists (they are constants of the code)."""
+    rows = tuple((SHORTCUTS[action], label) for action, label in SHORTCUT_LABELS.items())
+    keys = tuple(SHORTCUTS.items())
+    return {"keys": SHORTCUTS, "help": rows, **_page_html(rows, keys)}
+
+
+@functools.lru_cache(maxsize=4)
+def _page_html(rows: tuple[tuple[str, str], ...], keys: tuple[tuple[str, str], ...]) -> dict:
     return {
-        "keys": SHORTCUTS,
-        "help": [(SHORTCUTS[action], label) for action, label in SHORTCUT_LABELS.items()],
+        "help_rows": format_html_join("\n", "<tr><td><kbd>{}</kbd></td><td>{}</td></tr>", rows),
+        "keys_script": json_script(dict(keys), "shortcuts-data"),
     }

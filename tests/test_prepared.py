@@ -19,7 +19,7 @@ from negotiations import access
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding import selectors as coding_selectors
 from negotiations.models import Assignment, AssignmentStatus, Coding, Source
-from negotiations.prepared import PreparedRead, instance
+from negotiations.prepared import PreparedRead, instance, run
 from tests.factories import (
     AssignmentFactory,
     CodeFactory,
@@ -73,11 +73,11 @@ def test_each_read_of_the_app_returns_its_querysets_rows_for_every_value():
             (access._MEMBERSHIP_READ, {"slug": study.slug, "user_id": coders[1].pk}),
             (codebook_selectors._CODES_READ, {"study_id": study.pk}),
             (coding_selectors._SOURCE_READ, {"study_id": study.pk, "source_id": source.pk}),
-            (coding_selectors._ASSIGNMENTS_READ, {"source_id": source.pk}),
-            (coding_selectors._CODINGS_READ, {"source_id": source.pk}),
+            (coding_selectors._ASSIGNMENTS_READ, {"study_id": study.pk, "source_id": source.pk}),
+            (coding_selectors._CODINGS_READ, {"study_id": study.pk, "source_id": source.pk}),
             (
                 coding_selectors._CODINGS_OF_CODER_READ,
-                {"source_id": source.pk, "coder_id": coders[0].pk},
+                {"study_id": study.pk, "source_id": source.pk, "coder_id": coders[0].pk},
             ),
         ]
         for read, values in reads:
@@ -95,7 +95,7 @@ def test_a_value_that_matches_nothing_reads_nothing():
 
 def test_converted_values_are_the_orms():
     (study, source, coders), _ = _two_studies()
-    rows = coding_selectors._ASSIGNMENTS_READ.rows(source_id=source.pk)
+    rows = coding_selectors._ASSIGNMENTS_READ.rows(study_id=study.pk, source_id=source.pk)
     submitted = Assignment.objects.get(source=source, coder=coders[1]).submitted_at
     assert [row[4] for row in rows] == [None, submitted]
     assert isinstance(rows[1][4], dt.datetime) and rows[1][4].tzinfo is not None
@@ -210,25 +210,26 @@ def _server_prepared_statements() -> list[str]:
 
 
 def test_on_postgresql_a_read_is_prepared_on_the_server_once_per_connection(postgres_only):
-    (_, source, coders), (_, other_source, _) = _two_studies()
+    (study, source, coders), (other, other_source, _) = _two_studies()
     read = coding_selectors._CODINGS_OF_CODER_READ
+    calls = [
+        {"study_id": study.pk, "source_id": source.pk, "coder_id": coders[0].pk},
+        {"study_id": other.pk, "source_id": other_source.pk, "coder_id": coders[0].pk},
+        {"study_id": study.pk, "source_id": source.pk, "coder_id": coders[1].pk},
+    ]
     before = _server_prepared_statements()
-    first = read.rows(source_id=source.pk, coder_id=coders[0].pk)
+    first = read.rows(**calls[0])
     after_first = _server_prepared_statements()
-    second = read.rows(source_id=other_source.pk, coder_id=coders[0].pk)
-    third = read.rows(source_id=source.pk, coder_id=coders[1].pk)
+    second = read.rows(**calls[1])
+    third = read.rows(**calls[2])
     after_all = _server_prepared_statements()
     # Prepared at the first call (unless this connection had run it already), then reused.
     assert len(after_first) - len(before) <= 1
     assert after_all == after_first
-    assert any('"negotiations_coding"' in s and "$1" in s and "$2" in s for s in after_first)
+    assert any('"negotiations_coding"' in s and "$3" in s for s in after_first)
     # The ORM's other queries are not prepared: only reads that ask for it.
     assert not any("pg_prepared_statements" in statement for statement in after_all)
-    for values, rows in (
-        ({"source_id": source.pk, "coder_id": coders[0].pk}, first),
-        ({"source_id": other_source.pk, "coder_id": coders[0].pk}, second),
-        ({"source_id": source.pk, "coder_id": coders[1].pk}, third),
-    ):
+    for values, rows in zip(calls, (first, second, third), strict=True):
         assert rows == [tuple(row) for row in read.build(**values)]
     assert first and not second and third and third != first
 
@@ -245,3 +246,53 @@ def test_server_prepared_statements_can_be_turned_off(postgres_only, settings):
         rows = read.rows(source_id=source.pk)
     assert len(queries) == 1 and len(rows) == 6
     assert _server_prepared_statements() == before
+
+
+def test_reads_run_together_give_each_its_own_rows_in_order_one_query_each():
+    (study, source, _), (other, other_source, _) = _two_studies()
+    reads = [
+        coding_selectors._CODINGS_READ.bind(study_id=study.pk, source_id=source.pk),
+        coding_selectors._CODINGS_READ.bind(study_id=other.pk, source_id=other_source.pk).then(len),
+        codebook_selectors._CODES_READ.bind(study_id=other.pk),
+        coding_selectors._SOURCE_READ.bind(study_id=other.pk, source_id=source.pk),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        together = run(*reads)
+    assert len(queries) == 4
+    assert together == [
+        reads[0].read.rows(**reads[0].values),
+        6,
+        reads[2].read.rows(**reads[2].values),
+        [],
+    ]
+    assert together[0] != reads[2].read.rows(**reads[2].values) and len(together[0]) == 6
+    with pytest.raises(TypeError, match="source_id"):
+        coding_selectors._CODINGS_READ.bind(study_id=study.pk)
+
+
+def test_on_postgresql_reads_run_together_are_one_pipeline(postgres_only, monkeypatch):
+    (study, source, coders), _ = _two_studies()
+    raw = connection.connection
+    entered = []
+    original = type(raw).pipeline
+
+    def counting(self):
+        entered.append(self)
+        return original(self)
+
+    monkeypatch.setattr(type(raw), "pipeline", counting)
+    reads = [
+        coding_selectors._ASSIGNMENTS_READ.bind(study_id=study.pk, source_id=source.pk),
+        coding_selectors._CODINGS_OF_CODER_READ.bind(
+            study_id=study.pk, source_id=source.pk, coder_id=coders[1].pk
+        ),
+        access._MEMBERSHIP_READ.bind(slug=study.slug, user_id=coders[0].pk),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        together = run(*reads)
+    assert entered == [raw] and len(queries) == 3
+    alone = [bound.read.rows(**bound.values) for bound in reads]
+    assert entered == [raw]  # a read run alone is not a pipeline
+    assert together == alone and all(alone)
+    # The connection is left as it was: the ORM's next query runs as usual.
+    assert Coding.objects.filter(source=source).count() == 6

@@ -206,7 +206,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "negotiations.staticfiles.ManifestStaticFilesStorage"
         )
     },
 }

@@ -21,7 +21,7 @@ from negotiations.models import (
     Coding,
     Study,
 )
-from negotiations.prepared import PreparedRead, instance
+from negotiations.prepared import Bound, PreparedRead, instance, run
 
 
 def code_set_list(*, study: Study, counted: QuerySet[Coding] | None = None) -> QuerySet[CodeSet]:
@@ -76,10 +76,19 @@ _CODES_READ = PreparedRead(
 def codes_marking_active(*, study: Study) -> list[Code]:
     """`code_list_marking_active` as a list, each code with its code set, in one prepared read:
     the coding page's codes (see `negotiations/prepared.py`)."""
+    return run(codes_marking_active_read(study=study))[0]
+
+
+def codes_marking_active_read(*, study: Study) -> Bound:
+    """`codes_marking_active` as a read to `run` with others."""
+    return _CODES_READ.bind(study_id=study.pk).then(_codes_of_rows)
+
+
+def _codes_of_rows(rows: list[tuple]) -> list[Code]:
     split = len(_CODE_FIELDS)
     codes = []
     code_sets: dict[int, CodeSet] = {}
-    for row in _CODES_READ.rows(study_id=study.pk):
+    for row in rows:
         code = instance(Code, _CODE_FIELDS, row[:split])
         code_set_id = row[split]
         if code_set_id not in code_sets:

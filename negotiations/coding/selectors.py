@@ -30,7 +30,7 @@ from negotiations.models import (
     Source,
     Study,
 )
-from negotiations.prepared import PreparedRead, instance
+from negotiations.prepared import PreparedRead, instance, run
 from negotiations.studies import selectors as study_selectors
 from negotiations.tabular import (
     csv_lines,
@@ -117,38 +117,42 @@ _SOURCE_READ = PreparedRead(
     source_id=int,
 )
 _ASSIGNMENT_FIELDS = ("id", "source_id", "coder_id", "status", "submitted_at")
+# The reads after the source's are kept to the study's sources too: run with it in one round trip
+# (see `coding_page`), none of them may read a row of another study's source.
 _ASSIGNMENTS_READ = PreparedRead(
-    lambda source_id: (
-        Assignment.objects.filter(source_id=source_id)
+    lambda study_id, source_id: (
+        Assignment.objects.filter(source_id=source_id, source__study_id=study_id)
         .order_by("coder__username")
         .values_list(*_ASSIGNMENT_FIELDS, "coder__username")
     ),
+    study_id=int,
     source_id=int,
 )
 _CODINGS_READ = PreparedRead(
-    lambda source_id: (
-        Coding.objects.filter(source_id=source_id)
+    lambda study_id, source_id: (
+        Coding.objects.filter(source_id=source_id, source__study_id=study_id)
         .order_by("start", "end", "pk")
         .values_list(*CODING_PAGE_FIELDS)
     ),
+    study_id=int,
     source_id=int,
 )
 _CODINGS_OF_CODER_READ = PreparedRead(
-    lambda source_id, coder_id: (
-        Coding.objects.filter(source_id=source_id, coder_id=coder_id)
+    lambda study_id, source_id, coder_id: (
+        Coding.objects.filter(source_id=source_id, source__study_id=study_id, coder_id=coder_id)
         .order_by("start", "end", "pk")
         .values_list(*CODING_PAGE_FIELDS)
     ),
+    study_id=int,
     source_id=int,
     coder_id=int,
 )
 
 
-def _source_for_page(*, study_id: int, source_id: int) -> Source:
+def _source_of_rows(rows: list[tuple]) -> Source | None:
     """The source with the names its heading shows; its text stays deferred."""
-    rows = _SOURCE_READ.rows(study_id=study_id, source_id=source_id)
     if not rows:
-        raise Source.DoesNotExist("No such source in this study.")
+        return None
     row = rows[0]
     split = len(_SOURCE_OWN_FIELDS)
     source = instance(Source, _SOURCE_OWN_FIELDS, row[:split])
@@ -169,13 +173,32 @@ def _source_for_page(*, study_id: int, source_id: int) -> Source:
     return source
 
 
-def _assignments_for_page(*, source_id: int) -> list[Assignment]:
+def _assignments_of_rows(rows: list[tuple]) -> list[Assignment]:
     assignments = []
-    for row in _ASSIGNMENTS_READ.rows(source_id=source_id):
+    for row in rows:
         assignment = instance(Assignment, _ASSIGNMENT_FIELDS, row[:-1])
         assignment.coder = instance(User, ("id", "username"), (row[2], row[-1]))
         assignments.append(assignment)
     return assignments
+
+
+def _codings_read(*, study: Study, source_id: int, coder_id: int | None):
+    """The page's codings of one coder, or of every coder (`coder_id` None)."""
+    if coder_id is None:
+        return _CODINGS_READ.bind(study_id=study.pk, source_id=source_id)
+    return _CODINGS_OF_CODER_READ.bind(study_id=study.pk, source_id=source_id, coder_id=coder_id)
+
+
+def _likely_coder_of_layer(*, role: str, layer: str, user: User) -> int | None:
+    """Whose codings the page will most likely show, known before the assignments are read: a
+    coder's own (their default, and all a blind coder may see); for other roles the coder the
+    layer names, or everyone. Never a layer the role could not be allowed."""
+    if role == Role.CODER:
+        return user.pk
+    # Only a value that could be a coder's id reaches the read (`isdigit` alone allows "²").
+    if layer.isascii() and layer.isdigit() and len(layer) <= 18:
+        return int(layer)
+    return None
 
 
 def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: str) -> CodingPage:
@@ -183,10 +206,27 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
 
     `layer` is "mine", "all" or a coder's user id. A coder whose work on the source is not
     submitted sees only their own layer while blind coding is on, whatever they ask for.
+
+    The source, its assignments, the codes, the coding form's parties and the codings of the
+    layer the page most likely shows are read together (one round trip on PostgreSQL); the
+    codings are read again only when the layer turns out to be another (a coder who submitted
+    asking for everyone's, a layer naming no coder of this source).
     """
-    source = _source_for_page(study_id=study.pk, source_id=source_id)
-    # One query for every coder's assignment: the coder's own is among them.
-    assignments = _assignments_for_page(source_id=source.pk)
+    likely = _likely_coder_of_layer(role=role, layer=layer, user=user)
+    reads = [
+        _SOURCE_READ.bind(study_id=study.pk, source_id=source_id).then(_source_of_rows),
+        _ASSIGNMENTS_READ.bind(study_id=study.pk, source_id=source_id).then(_assignments_of_rows),
+        # Every code of the study: the colours of all (a coding may use an archived code) and
+        # the active ones for the coding form.
+        codebook_selectors.codes_marking_active_read(study=study),
+        _codings_read(study=study, source_id=source_id, coder_id=likely),
+    ]
+    # The parties are the coding form's choices: read only for a member who may code.
+    if role == Role.CODER:
+        reads.append(study_selectors.party_list_read(study=study))
+    source, assignments, all_codes, codings, *parties = run(*reads)
+    if source is None:
+        raise Source.DoesNotExist("No such source in this study.")
     assignment = None
     if role == Role.CODER:
         assignment = next((a for a in assignments if a.coder_id == user.pk), None)
@@ -211,22 +251,20 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         layer = layers[0][0] if layers else "all"
 
     if layer == "mine" or not can_see_others:
-        codings = _CODINGS_OF_CODER_READ.rows(source_id=source.pk, coder_id=user.pk)
+        shown: int | None = user.pk
     elif layer == "all":
-        codings = _CODINGS_READ.rows(source_id=source.pk)
+        shown = None
     else:
-        codings = _CODINGS_OF_CODER_READ.rows(source_id=source.pk, coder_id=int(layer))
-    # Every code of the study, in one query: the colours of all (a coding may use an archived
-    # code) and the active ones for the coding form.
-    all_codes = codebook_selectors.codes_marking_active(study=study)
+        shown = int(layer)
+    if shown != likely:
+        (codings,) = run(_codings_read(study=study, source_id=source.pk, coder_id=shown))
     codes = [code for code in all_codes if code.active]
     return CodingPage(
         source=source,
         codings=codings,
         codes=codes,
         colours=[(code.pk, code.colour) for code in all_codes],
-        # The parties are the coding form's choices: read only for a member who can code here.
-        parties=list(study_selectors.party_list(study=study)) if can_code else [],
+        parties=parties[0] if parties and can_code else [],
         assignment=assignment,
         can_code=can_code,
         can_see_others=can_see_others,

@@ -19,6 +19,7 @@ from negotiations.models import (
     Source,
     Study,
 )
+from negotiations.prepared import Bound, PreparedRead, instance
 
 
 def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
@@ -42,8 +43,22 @@ def membership_list(*, study: Study) -> QuerySet[Membership]:
     )
 
 
-def party_list(*, study: Study) -> QuerySet[Party]:
+def party_list(*, study: Study | int) -> QuerySet[Party]:
     return Party.objects.filter(study=study).order_by("code")
+
+
+_PARTY_FIELDS = ("id", "study_id", "code", "name")
+# The coding form's parties, compiled once per connection (see `negotiations/prepared.py`).
+_PARTIES_READ = PreparedRead(
+    lambda study_id: party_list(study=study_id).values_list(*_PARTY_FIELDS), study_id=int
+)
+
+
+def party_list_read(*, study: Study) -> Bound:
+    """`party_list` as a read to `run` with others: parties with their code and name only."""
+    return _PARTIES_READ.bind(study_id=study.pk).then(
+        lambda rows: [instance(Party, _PARTY_FIELDS, row) for row in rows]
+    )
 
 
 def change_record_list(*, study: Study, limit: int = 50) -> QuerySet[ChangeRecord]:
