@@ -37,8 +37,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import QuerySet
 
-# Stand-ins far beyond any primary key or slug the app makes.
-_INT_STAND_IN = 7_919_000_000_000_001
+# Stand-ins no key the app makes comes near, and within every integer column's range: Django
+# refuses to compile a lookup beyond its column's (PostgreSQL's `integer` ends at 2,147,483,647,
+# the user table's key is one). They are only compiled, never run.
+_INT_STAND_IN = 2_147_483_001
 _STR_STAND_IN = "prepared-slot-"
 
 

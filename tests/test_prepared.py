@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from negotiations import access
+from negotiations import access, authentication
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding import selectors as coding_selectors
 from negotiations.models import Assignment, AssignmentStatus, Coding, Source
@@ -71,6 +71,7 @@ def test_each_read_of_the_app_returns_its_querysets_rows_for_every_value():
     for study, source, coders in _two_studies():
         reads = [
             (access._MEMBERSHIP_READ, {"slug": study.slug, "user_id": coders[1].pk}),
+            (authentication._USER_READ, {"user_id": coders[1].pk}),
             (codebook_selectors._CODES_READ, {"study_id": study.pk}),
             (coding_selectors._SOURCE_READ, {"study_id": study.pk, "source_id": source.pk}),
             (coding_selectors._ASSIGNMENTS_READ, {"study_id": study.pk, "source_id": source.pk}),

@@ -171,9 +171,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes' lock-out first; then Django's backend, reading the request's user prepared.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "negotiations.authentication.ModelBackend",
 ]
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username, or from
