@@ -73,7 +73,7 @@ _CODES_READ = PreparedRead(
 )
 
 
-def codes_marking_active(*, study: Study) -> list[Code]:
+def codes_marking_active(*, study: Study) -> CodeList:
     """`code_list_marking_active` as a list, each code with its code set, in one prepared read:
     the coding page's codes (see `negotiations/prepared.py`)."""
     return run(codes_marking_active_read(study=study))[0]
@@ -84,9 +84,16 @@ def codes_marking_active_read(*, study: Study) -> Bound:
     return _CODES_READ.bind(study_id=study.pk).then(_codes_of_rows)
 
 
-def _codes_of_rows(rows: list[tuple]) -> list[Code]:
+class CodeList(list):
+    """Codes, with `rows`: every value they were made from (a key of what they show)."""
+
+    rows: tuple = ()
+
+
+def _codes_of_rows(rows: list[tuple]) -> CodeList:
     split = len(_CODE_FIELDS)
-    codes = []
+    codes = CodeList()
+    codes.rows = tuple(rows)
     code_sets: dict[int, CodeSet] = {}
     for row in rows:
         code = instance(Code, _CODE_FIELDS, row[:split])

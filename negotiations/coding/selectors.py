@@ -85,6 +85,9 @@ class CodingPage:
     source: Source
     codings: list[tuple]
     codes: list[Code]
+    # Every value of every code of the study (`codes` are the active ones): what the parts of
+    # the page that show codes are kept by (negotiations/fragments.py).
+    codes_key: tuple
     colours: list[tuple[int, str]]
     parties: list[Party]
     assignment: Assignment | None
@@ -263,6 +266,7 @@ def coding_page(*, study: Study, source_id: int, user: User, role: str, layer: s
         source=source,
         codings=codings,
         codes=codes,
+        codes_key=all_codes.rows,
         colours=[(code.pk, code.colour) for code in all_codes],
         parties=parties[0] if parties and can_code else [],
         assignment=assignment,

@@ -37,6 +37,7 @@ from negotiations.coding.forms import (
     CodingSentencesForm,
 )
 from negotiations.coding.highlight import ListedCoding, codings_payload, render_coding_items
+from negotiations.fragments import kept_fragment
 from negotiations.http import (
     HtmxHttpRequest,
     csp_with_style,
@@ -133,6 +134,15 @@ def _coding_context(request: HtmxHttpRequest, study, membership, source_id: int)
         "source_id": source.pk,
         "shortcuts": page_shortcuts(),
     }
+    # The parts that show only codes, rendered once per process for each content of the codes.
+    parts = {"code_sets": code_sets, "sentence_mode": sentence_mode}
+    key = (data.codes_key, sentence_mode)
+    context["codebook_ref"] = kept_fragment(
+        "negotiations/coding/coding.html#codebook-ref", key, parts
+    )
+    context["code_choices"] = kept_fragment(
+        "negotiations/coding/includes/coding_fields.html#code-choices", key, parts
+    )
     if sentence_mode:
         text = source.text
         segments = selectors.source_segments(source=source)
