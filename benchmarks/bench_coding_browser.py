@@ -37,8 +37,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from negotiations.coding import assignments as assignment_services
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -185,6 +183,7 @@ def build_data():
     """The study, the source, 2,000 codings by three coders; returns the source and the URL."""
     from django.contrib.auth import get_user_model
 
+    from negotiations.coding import assignments as assignment_services
     from negotiations.models import (
         AssignmentStatus,
         Code,
