@@ -29,3 +29,6 @@ TRUSTCODER_PROGRESS_DATABASE = "default"
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 # Files made by jobs go to a throwaway folder.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="trustcoder-media-"))
+# The tests that turn e-mail on send through a configured mailer, as production does with
+# EMAIL_HOST set (Django's test runner keeps every message in `mail.outbox`).
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
