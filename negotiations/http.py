@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -14,7 +15,7 @@ from django.http import (
     HttpResponse,
     StreamingHttpResponse,
 )
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django_htmx.middleware import HtmxDetails
 
 from negotiations.tabular import csv_lines, xlsx_bytes
@@ -82,8 +83,16 @@ def url_template(name: str, *args: object, placeholder: str = "{id}") -> str:
     """The URL of `name` with `placeholder` where its last (integer) argument goes.
 
     Both versions come from `reverse` (with ids 0 and 1), and the placeholder is put where they
-    differ, so a slug that happens to read "0" is never mistaken for the id."""
-    zero, one = reverse(name, args=[*args, 0]), reverse(name, args=[*args, 1])
+    differ, so a slug that happens to read "0" is never mistaken for the id. Worked out once per
+    process for each URL configuration and script prefix (every coding page asks for two)."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    return _url_template(name, args, placeholder, urlconf, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=1024)
+def _url_template(name: str, args: tuple, placeholder: str, urlconf: str, prefix: str) -> str:
+    zero = reverse(name, args=[*args, 0], urlconf=urlconf)
+    one = reverse(name, args=[*args, 1], urlconf=urlconf)
     # The two differ in exactly one character: the id.
     at = next(i for i, (a, b) in enumerate(zip(zero, one, strict=True)) if a != b)
     return zero[:at] + placeholder + zero[at + 1 :]
