@@ -10,25 +10,35 @@ cannot read anything its key does not hold (no user, no CSRF token, no context p
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-_KEPT: OrderedDict[tuple[str, Hashable], str] = OrderedDict()
+
+class Kept(OrderedDict):
+    """The newest values made in this process, by a key that names each for good (so a kept
+    value is never stale, only unused): the last `most` used are kept."""
+
+    def get_or_make(self, key: Hashable, make: Callable[[], Any], most: int) -> Any:
+        # Taken out and put back at the newest end: no step fails if another thread of a
+        # threaded server dropped the entry in between.
+        value = self.pop(key, None)
+        if value is None:
+            value = make()
+        self[key] = value
+        while len(self) > most:
+            self.popitem(last=False)
+        return value
+
+
+_KEPT = Kept()
 KEPT_MAX = 256
 
 
 def kept_fragment(template: str, key: Hashable, context: dict) -> SafeString:
     """`template` ("file.html#partial") rendered with `context` alone, kept by `key`: the key must
     determine the context (the rows it is made from, with anything else it depends on)."""
-    entry = (template, key)
-    # Taken out and put back at the newest end: no step fails if another thread of a threaded
-    # server dropped the entry in between.
-    html = _KEPT.pop(entry, None)
-    if html is None:
-        html = render_to_string(template, context)
-    _KEPT[entry] = html
-    while len(_KEPT) > KEPT_MAX:
-        _KEPT.popitem(last=False)
+    html = _KEPT.get_or_make((template, key), lambda: render_to_string(template, context), KEPT_MAX)
     return mark_safe(html)

@@ -79,14 +79,19 @@ def error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def current_urlconf() -> str:
+    """The URL configuration `reverse` uses now: the request's, or the setting (a test may
+    change it), so a URL kept by it is never another configuration's."""
+    return get_urlconf() or settings.ROOT_URLCONF
+
+
 def url_template(name: str, *args: object, placeholder: str = "{id}") -> str:
     """The URL of `name` with `placeholder` where its last (integer) argument goes.
 
     Both versions come from `reverse` (with ids 0 and 1), and the placeholder is put where they
     differ, so a slug that happens to read "0" is never mistaken for the id. Worked out once per
     process for each URL configuration and script prefix (every coding page asks for two)."""
-    urlconf = get_urlconf() or settings.ROOT_URLCONF
-    return _url_template(name, args, placeholder, urlconf, get_script_prefix())
+    return _url_template(name, args, placeholder, current_urlconf(), get_script_prefix())
 
 
 @functools.lru_cache(maxsize=1024)

@@ -50,8 +50,7 @@ def page_shortcuts() -> dict:
     """What the coding page's template needs: the keys for coding.js and the rows of its help,
     as HTML made once for each content of the two lists (they are constants of the code)."""
     rows = tuple((SHORTCUTS[action], label) for action, label in SHORTCUT_LABELS.items())
-    keys = tuple(SHORTCUTS.items())
-    return {"keys": SHORTCUTS, "help": rows, **_page_html(rows, keys)}
+    return _page_html(rows, tuple(SHORTCUTS.items()))
 
 
 @functools.lru_cache(maxsize=4)

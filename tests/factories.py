@@ -72,10 +72,18 @@ class PartyFactory(factory.django.DjangoModelFactory):
 class NegotiationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Negotiation
+        skip_postgeneration_save = True
 
     study = factory.SubFactory(StudyFactory)
     name = factory.Sequence(lambda n: f"Negotiation {n}")
     slug = factory.Sequence(lambda n: f"negotiation-{n}")
+
+    @factory.post_generation
+    def parties(obj, create, extracted, **kwargs):
+        """`NegotiationFactory(parties=[...])`: the negotiation's parties (a source's speaking
+        party and a coding's demonstrating party must be among them)."""
+        if create and extracted:
+            obj.parties.add(*extracted)
 
 
 class PhaseFactory(factory.django.DjangoModelFactory):

@@ -21,7 +21,7 @@ from negotiations.models import (
     Coding,
     Study,
 )
-from negotiations.prepared import Bound, PreparedRead, instance, run
+from negotiations.prepared import Bound, PreparedRead, instance
 
 
 def code_set_list(*, study: Study, counted: QuerySet[Coding] | None = None) -> QuerySet[CodeSet]:
@@ -73,14 +73,9 @@ _CODES_READ = PreparedRead(
 )
 
 
-def codes_marking_active(*, study: Study) -> CodeList:
-    """`code_list_marking_active` as a list, each code with its code set, in one prepared read:
-    the coding page's codes (see `negotiations/prepared.py`)."""
-    return run(codes_marking_active_read(study=study))[0]
-
-
 def codes_marking_active_read(*, study: Study) -> Bound:
-    """`codes_marking_active` as a read to `run` with others."""
+    """`code_list_marking_active` as a prepared read to `run` with others (see
+    `negotiations/prepared.py`): a list, each code with its code set, the coding page's codes."""
     return _CODES_READ.bind(study_id=study.pk).then(_codes_of_rows)
 
 

@@ -3,7 +3,6 @@ assignments and everyone's progress."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from django.db.models.functions import Coalesce
 
 from negotiations.codebook import selectors as codebook_selectors
 from negotiations.coding.highlight import render_text_html
+from negotiations.fragments import Kept
 from negotiations.models import (
     MANAGING_ROLES,
     Assignment,
@@ -294,7 +294,7 @@ def coding_text_key(*, source: Source) -> str:
 # The text HTML of the sources a worker served last, by cache key. The key names the HTML for
 # good (the text's digest), so keeping it in the process can never serve a stale text: it only
 # saves reading and unpickling the shared cache's file on every open.
-_TEXT_HTML_KEPT: OrderedDict[str, str] = OrderedDict()
+_TEXT_HTML_KEPT = Kept()
 TEXT_HTML_KEPT_MAX = 32
 
 
@@ -306,20 +306,15 @@ def coding_text_html(*, source: Source) -> str:
     keeps the last few it served. Highlights are painted over it in the browser.
     """
     key = coding_text_key(source=source)
-    # Taken out and put back at the newest end: no step can fail if a thread of a threaded
-    # server dropped the entry in between.
-    html = _TEXT_HTML_KEPT.pop(key, None)
-    if html is not None:
-        _TEXT_HTML_KEPT[key] = html
+
+    def shared() -> str:
+        html = cache.get(key)
+        if html is None:
+            html = render_text_html(source.text, source_segments(source=source), [])
+            cache.set(key, html, timeout=None)
         return html
-    html = cache.get(key)
-    if html is None:
-        html = render_text_html(source.text, source_segments(source=source), [])
-        cache.set(key, html, timeout=None)
-    _TEXT_HTML_KEPT[key] = html
-    while len(_TEXT_HTML_KEPT) > TEXT_HTML_KEPT_MAX:
-        _TEXT_HTML_KEPT.popitem(last=False)
-    return html
+
+    return _TEXT_HTML_KEPT.get_or_make(key, shared, TEXT_HTML_KEPT_MAX)
 
 
 def assignment_list_for_coder(*, study: Study, user: User) -> QuerySet[Assignment]:

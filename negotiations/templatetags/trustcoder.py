@@ -4,10 +4,11 @@ import functools
 import re
 
 from django import template
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from negotiations.http import current_urlconf
 
 register = template.Library()
 
@@ -82,17 +83,11 @@ _SLUG_STAND_IN = "study-slug-stand-in"
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+\Z")
 
 
-def _urlconf() -> str:
-    """The URL configuration `reverse` uses now: the request's, or the setting (a test may
-    change it), so URLs kept by it are never another configuration's."""
-    return get_urlconf() or settings.ROOT_URLCONF
-
-
 @register.simple_tag
 def fixed_url(name: str) -> str:
     """`{% url name %}` for a URL without arguments, reversed once per URL configuration and
     script prefix: the links every page's header carries."""
-    return _fixed_url(name, _urlconf(), get_script_prefix())
+    return _fixed_url(name, current_urlconf(), get_script_prefix())
 
 
 @functools.lru_cache(maxsize=64)
@@ -136,7 +131,7 @@ def study_nav(context) -> str:
         home = reverse("negotiations:study_detail", args=[slug])
         urls = [reverse(name, args=[slug]) for _, name, _, _ in _STUDY_NAV]
     else:
-        home, templates = _study_nav_urls(_urlconf(), get_script_prefix())
+        home, templates = _study_nav_urls(current_urlconf(), get_script_prefix())
         home = home.replace(_SLUG_STAND_IN, slug)
         urls = [url.replace(_SLUG_STAND_IN, slug) for url in templates]
     parts = [format_html('<a class="study-name" href="{}">{}</a>', home, study.name)]

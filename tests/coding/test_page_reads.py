@@ -33,8 +33,7 @@ pytestmark = pytest.mark.django_db
 def page(members):
     study = members.study
     party = PartyFactory(study=study, code="US")
-    negotiation = NegotiationFactory(study=study)
-    negotiation.parties.add(party)
+    negotiation = NegotiationFactory(study=study, parties=[party])
     source = SourceFactory(study=study, negotiation=negotiation, speaker_party=party)
     code = CodeFactory(code_set=CodeSetFactory(study=study))
     mine = {}
@@ -51,7 +50,7 @@ def page(members):
     return {"study": study, "source": source, "mine": mine}
 
 
-def _read(members, page, user, role, layer):
+def _read(page, user, role, layer):
     with CaptureQueriesContext(connection) as queries:
         data = selectors.coding_page(
             study=page["study"], source_id=page["source"].pk, user=user, role=role, layer=layer
@@ -90,7 +89,7 @@ def test_each_role_and_layer_shows_what_the_role_may_see_in_a_fixed_number_of_re
         (coder, Role.CODER, str(coder2.pk), "mine", page["mine"][coder.pk], 5),
     ]
     for user, role, asked, layer, shown, reads in cases:
-        data, n = _read(members, page, user, role, asked)
+        data, n = _read(page, user, role, asked)
         assert (data.layer, {row[0] for row in data.codings}, n) == (layer, shown, reads), (
             user.username,
             asked,
@@ -103,16 +102,16 @@ def test_a_coder_who_submitted_sees_everyone_with_one_read_more(members, page):
     coder, coder2 = members.coder, members.coder2
     assignment = next(a for a in page["source"].assignments.all() if a.coder_id == coder.pk)
     assignment_services.assignment_submit(assignment=assignment)
-    data, n = _read(members, page, coder, Role.CODER, "all")
+    data, n = _read(page, coder, Role.CODER, "all")
     assert (data.layer, {row[0] for row in data.codings}, n) == ("all", _everyone(page), 6)
     assert data.parties == [] and not data.can_code  # submitted: the form's parties are not shown
-    data, n = _read(members, page, coder, Role.CODER, str(coder2.pk))
+    data, n = _read(page, coder, Role.CODER, str(coder2.pk))
     assert (data.layer, {row[0] for row in data.codings}, n) == (
         str(coder2.pk),
         page["mine"][coder2.pk],
         6,
     )
-    data, n = _read(members, page, coder, Role.CODER, "mine")
+    data, n = _read(page, coder, Role.CODER, "mine")
     assert (data.layer, {row[0] for row in data.codings}, n) == (
         "mine",
         page["mine"][coder.pk],
